@@ -1,0 +1,191 @@
+/**
+ * Argument checks run before anything reaches libc. A wrong type is a
+ * `TypeError`, a value out of range a `RangeError`; both name the argument.
+ * libc is never called with a length larger than the buffer it describes.
+ *
+ * @module
+ */
+
+/** Largest count Linux moves in one read/write (`MAX_RW_COUNT`), so an `i32` result is lossless. */
+export const MAX_IO_COUNT = 0x7ffff000;
+
+/**
+ * Checks that `value` is an integer in `min..max`.
+ *
+ * @param value the argument.
+ * @param name its name, for the message.
+ * @param min smallest allowed value.
+ * @param max largest allowed value.
+ * @returns `value`, typed as a number.
+ * @throws {TypeError} when `value` is not a number.
+ * @throws {RangeError} when it is not an integer in range.
+ * @example
+ * ```ts
+ * import { checkInteger } from "./checks.ts";
+ * checkInteger(80, "port", 0, 65535); // 80
+ * ```
+ */
+export function checkInteger(
+  value: unknown,
+  name: string,
+  min: number,
+  max: number,
+): number {
+  if (typeof value !== "number") {
+    throw new TypeError(`${name} must be a number, got ${describe(value)}`);
+  }
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `${name} must be an integer in ${min}..${max}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks a C `int` argument (flags, levels, option names, protocols).
+ *
+ * @param value the argument.
+ * @param name its name.
+ * @returns the value.
+ * @throws {TypeError | RangeError} when it is not a 32-bit signed integer.
+ * @example
+ * ```ts
+ * import { checkInt } from "./checks.ts";
+ * checkInt(0, "flags"); // 0
+ * ```
+ */
+export function checkInt(value: unknown, name: string): number {
+  return checkInteger(value, name, -0x80000000, 0x7fffffff);
+}
+
+/**
+ * Checks a file descriptor: an integer in `0..2**31-1`. (Whether it is open
+ * is for the kernel to say, as `EBADF`.)
+ *
+ * @param fd the descriptor.
+ * @param name the argument name.
+ * @returns the descriptor.
+ * @throws {TypeError | RangeError} when it is not a possible descriptor.
+ * @example
+ * ```ts
+ * import { checkFd } from "./checks.ts";
+ * checkFd(3); // 3
+ * ```
+ */
+export function checkFd(fd: unknown, name = "fd"): number {
+  return checkInteger(fd, name, 0, 0x7fffffff);
+}
+
+/**
+ * Checks that `buffer` is a `Uint8Array` (any backing store, shared or not).
+ *
+ * @param buffer the argument.
+ * @param name its name.
+ * @returns the buffer.
+ * @throws {TypeError} for anything else.
+ * @example
+ * ```ts
+ * import { checkBytes } from "./checks.ts";
+ * checkBytes(new Uint8Array(4), "buf");
+ * ```
+ */
+export function checkBytes(buffer: unknown, name: string): Uint8Array {
+  if (!(buffer instanceof Uint8Array)) {
+    throw new TypeError(`${name} must be a Uint8Array, got ${describe(buffer)}`);
+  }
+  return buffer;
+}
+
+/**
+ * Checks a length argument against the buffers it describes: an integer,
+ * not negative, and no larger than any buffer's `byteLength` (a detached
+ * buffer has `byteLength` 0).
+ *
+ * @param n the length (defaults to the smallest buffer's length when undefined).
+ * @param name the argument name.
+ * @param buffers the buffers the length applies to, as `[name, buffer]`.
+ * @returns the checked length.
+ * @throws {TypeError} when `n` is not a number.
+ * @throws {RangeError} when `n` is negative, fractional, NaN, or too long.
+ * @example
+ * ```ts
+ * import { checkLength } from "./checks.ts";
+ * checkLength(4, "n", ["buf", new Uint8Array(8)]); // 4
+ * ```
+ */
+export function checkLength(
+  n: unknown,
+  name: string,
+  ...buffers: [string, Uint8Array][]
+): number {
+  let limit = Number.MAX_SAFE_INTEGER;
+  for (const [, b] of buffers) limit = Math.min(limit, b.byteLength);
+  if (n === undefined) return limit;
+  if (typeof n !== "number") {
+    throw new TypeError(`${name} must be a number, got ${describe(n)}`);
+  }
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
+  }
+  for (const [bufferName, b] of buffers) {
+    if (n > b.byteLength) {
+      throw new RangeError(
+        `${name} (${n}) is larger than ${bufferName}.byteLength (${b.byteLength})`,
+      );
+    }
+  }
+  return n;
+}
+
+/**
+ * Checks an in/out `socklen_t *` argument and the buffer it describes:
+ * `len` is a `Uint32Array` of at least one element whose first element, the
+ * capacity handed to the kernel, is no larger than `buffer.byteLength`.
+ *
+ * @param buffer the struct buffer (may be null together with `len`).
+ * @param len the length cell.
+ * @param what the call, for messages.
+ * @throws {TypeError | RangeError} when they do not match.
+ * @example
+ * ```ts
+ * import { checkLengthCell } from "./checks.ts";
+ * checkLengthCell(new Uint8Array(16), new Uint32Array([16]), "accept");
+ * ```
+ */
+export function checkLengthCell(
+  buffer: Uint8Array | null,
+  len: Uint32Array | null,
+  what: string,
+): void {
+  if (buffer === null && len === null) return;
+  if (buffer === null || len === null) {
+    throw new TypeError(`${what}: address and length must both be given or both be null`);
+  }
+  checkBytes(buffer, `${what}: address`);
+  if (!(len instanceof Uint32Array) || len.length < 1) {
+    throw new TypeError(`${what}: length must be a Uint32Array of at least one element`);
+  }
+  if (len[0] > buffer.byteLength) {
+    throw new RangeError(
+      `${what}: length (${len[0]}) is larger than the address buffer (${buffer.byteLength})`,
+    );
+  }
+}
+
+/**
+ * A short description of a value's type, for error messages.
+ *
+ * @param value anything.
+ * @returns e.g. `"string"`, `"null"`, `"Array"`.
+ * @example
+ * ```ts
+ * import { describe } from "./checks.ts";
+ * describe([]); // "Array"
+ * ```
+ */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return value.constructor?.name ?? "object";
+  return typeof value;
+}

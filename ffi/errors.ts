@@ -1,0 +1,120 @@
+/**
+ * errno → {@linkcode SocketError}: the one error class of the FFI layer.
+ *
+ * @module
+ */
+
+import { ERRNO } from "./constants.ts";
+import { cString, errno, libc } from "./libc.ts";
+
+const NAMES: Map<number, string> = new Map(
+  Object.entries(ERRNO).map(([name, value]) => [value, name]),
+);
+const messages: Map<number, string> = new Map();
+
+/**
+ * The errno name for a number, e.g. `111` → `"ECONNREFUSED"`.
+ *
+ * @param value an errno value.
+ * @returns the name, or `"E<number>"` for a value the table lacks.
+ * @example
+ * ```ts
+ * import { errnoName } from "./errors.ts";
+ * errnoName(111); // "ECONNREFUSED"
+ * ```
+ */
+export function errnoName(value: number): string {
+  return NAMES.get(value) ?? `E${value}`;
+}
+
+/**
+ * The `strerror` text for an errno value (cached: messages never change).
+ *
+ * @param value an errno value.
+ * @returns e.g. `"Connection refused"`.
+ * @example
+ * ```ts
+ * import { strerror } from "./errors.ts";
+ * strerror(111); // "Connection refused" (needs --allow-ffi)
+ * ```
+ */
+export function strerror(value: number): string {
+  let text = messages.get(value);
+  if (text === undefined) {
+    text = cString(libc().strerror(value)) ?? `Unknown error ${value}`;
+    messages.set(value, text);
+  }
+  return text;
+}
+
+/**
+ * A failed libc call: carries the errno number, its name and the call.
+ *
+ * @example
+ * ```ts
+ * import { SocketError } from "./errors.ts";
+ * import * as ffi from "./mod.ts";
+ * try {
+ *   ffi.close(-1);
+ * } catch (e) {
+ *   if (e instanceof SocketError) console.log(e.code, e.syscall); // EBADF close
+ * }
+ * ```
+ */
+export class SocketError extends Error {
+  /** The errno value, e.g. `111`. */
+  readonly errno: number;
+  /** The errno name, e.g. `"ECONNREFUSED"`. */
+  readonly code: string;
+  /** The libc function that failed, e.g. `"connect"`. */
+  readonly syscall: string;
+
+  /**
+   * @param errnoValue the errno of the failure.
+   * @param syscall the name of the failing libc call.
+   * @param detail optional context appended to the message (an address, a path).
+   * @param options standard error options (`cause`).
+   */
+  constructor(
+    errnoValue: number,
+    syscall: string,
+    detail?: string,
+    options?: ErrorOptions,
+  ) {
+    const code = errnoName(errnoValue);
+    super(
+      `${syscall}: ${safeStrerror(errnoValue)} (${code})${detail ? `: ${detail}` : ""}`,
+      options,
+    );
+    this.name = "SocketError";
+    this.errno = errnoValue;
+    this.code = code;
+    this.syscall = syscall;
+  }
+}
+
+function safeStrerror(value: number): string {
+  try {
+    return strerror(value);
+  } catch {
+    return `errno ${value}`;
+  }
+}
+
+/**
+ * Builds a {@linkcode SocketError} from the current errno. Call it right
+ * after the failing libc call.
+ *
+ * @param syscall the name of the call that returned -1.
+ * @param detail optional context for the message.
+ * @returns the error (not thrown, so callers can decide).
+ * @example
+ * ```ts
+ * import { lastError } from "./errors.ts";
+ * import { libc } from "./libc.ts";
+ * if (libc().close(-1) === -1) throw lastError("close");
+ * ```
+ */
+export function lastError(syscall: string, detail?: string): SocketError {
+  return new SocketError(errno(), syscall, detail);
+}

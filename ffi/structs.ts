@@ -1,0 +1,490 @@
+/**
+ * Declared C struct layouts (field, offset, size, byte order) with encode to
+ * and decode from bytes. The offsets are those of glibc on Linux x86_64 and
+ * aarch64; tests/structs_test.ts checks them against the C headers' values
+ * and against what the kernel writes.
+ *
+ * Values are logical: a port is `8080`, an IPv4 address is a host-order
+ * number such as `INADDR_LOOPBACK` (`0x7f000001`); the layout puts
+ * network-order fields into big-endian bytes. (C code writes
+ * `htons(8080)` into `sin_port`; here the layout does that step.)
+ *
+ * @module
+ */
+
+/** The type of one struct field as C stores it. */
+export type FieldType =
+  | "u8"
+  | "u16"
+  | "i16"
+  | "u32"
+  | "i32"
+  | "u64"
+  | "i64"
+  | "bytes";
+
+/** One field of a {@linkcode StructLayout}. */
+export interface Field {
+  /** The C field name, e.g. `"sin_port"`. */
+  readonly name: string;
+  /** Offset from the start of the struct, in bytes. */
+  readonly offset: number;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Storage type. */
+  readonly type: FieldType;
+  /** `"network"` (big-endian) or `"host"` (the CPU's order, little-endian here). */
+  readonly order: "host" | "network";
+}
+
+/** The JavaScript value type of a field type. */
+export type FieldValue<T extends FieldType> = T extends "u64" | "i64" ? bigint
+  : T extends "bytes" ? Uint8Array
+  : number;
+
+type FieldSpec = readonly [
+  name: string,
+  offset: number,
+  size: number,
+  type: FieldType,
+  order?: "host" | "network",
+];
+
+const INT_RANGE: Record<string, [number, number]> = {
+  u8: [0, 0xff],
+  u16: [0, 0xffff],
+  i16: [-0x8000, 0x7fff],
+  u32: [0, 0xffffffff],
+  i32: [-0x80000000, 0x7fffffff],
+};
+
+/**
+ * A C struct's memory layout, with checked encode/decode.
+ *
+ * @example
+ * ```ts
+ * import { sockaddr_in } from "./structs.ts";
+ * import { AF_INET, INADDR_LOOPBACK } from "./constants.ts";
+ * const bytes = sockaddr_in.encode({
+ *   sin_family: AF_INET,
+ *   sin_port: 8080,
+ *   sin_addr: INADDR_LOOPBACK,
+ * });
+ * bytes.length; // 16
+ * sockaddr_in.decode(bytes).sin_port; // 8080
+ * ```
+ */
+export class StructLayout<T extends Record<string, number | bigint | Uint8Array>> {
+  /** The C name, e.g. `"struct sockaddr_in"`. */
+  readonly name: string;
+  /** `sizeof` the struct, in bytes. */
+  readonly size: number;
+  /** The fields, in offset order. */
+  readonly fields: readonly Field[];
+  readonly #byName: Map<string, Field>;
+
+  /**
+   * @param name the C name.
+   * @param size `sizeof` in bytes.
+   * @param specs `[name, offset, size, type, order]` per field.
+   */
+  constructor(name: string, size: number, specs: readonly FieldSpec[]) {
+    this.name = name;
+    this.size = size;
+    this.fields = specs.map(([fieldName, offset, fieldSize, type, order]) => {
+      if (offset + fieldSize > size) {
+        throw new RangeError(`${name}.${fieldName} lies outside the struct`);
+      }
+      return Object.freeze({
+        name: fieldName,
+        offset,
+        size: fieldSize,
+        type,
+        order: order ?? "host",
+      });
+    });
+    Object.freeze(this.fields);
+    this.#byName = new Map(this.fields.map((f) => [f.name, f]));
+  }
+
+  /**
+   * The field called `name`.
+   *
+   * @param name a field name.
+   * @returns the field.
+   * @throws {TypeError} if the struct has no such field.
+   */
+  field(name: keyof T & string): Field {
+    const found = this.#byName.get(name);
+    if (!found) throw new TypeError(`${this.name} has no field ${name}`);
+    return found;
+  }
+
+  /**
+   * Encodes `value` into `into` (or a new buffer of {@linkcode size} bytes).
+   * Every byte of the struct is written: fields not given and padding (such
+   * as `sin_zero`) become zero.
+   *
+   * @param value the field values; missing fields are zero.
+   * @param into optional destination, at least {@linkcode size} bytes.
+   * @returns the bytes written (a view of `into` when given).
+   * @throws {RangeError} when a value does not fit its field or `into` is too short.
+   * @throws {TypeError} when a value has the wrong type or names no field.
+   */
+  encode(value: Partial<T>, into?: Uint8Array): Uint8Array {
+    if (value === null || typeof value !== "object") {
+      throw new TypeError(`${this.name}: value must be an object`);
+    }
+    let bytes: Uint8Array;
+    if (into === undefined) {
+      bytes = new Uint8Array(this.size);
+    } else {
+      if (!(into instanceof Uint8Array)) {
+        throw new TypeError(`${this.name}: into must be a Uint8Array`);
+      }
+      if (into.byteLength < this.size) {
+        throw new RangeError(
+          `${this.name}: into holds ${into.byteLength} bytes, needs ${this.size}`,
+        );
+      }
+      bytes = into.subarray(0, this.size);
+      bytes.fill(0);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, this.size);
+    for (const key of Object.keys(value)) {
+      const field = this.#byName.get(key);
+      if (!field) throw new TypeError(`${this.name} has no field ${key}`);
+      const v = value[key];
+      if (v === undefined) continue;
+      writeField(this.name, field, view, bytes, v);
+    }
+    return bytes;
+  }
+
+  /**
+   * Decodes the struct from the first {@linkcode size} bytes of `bytes`.
+   *
+   * @param bytes at least {@linkcode size} bytes.
+   * @returns the field values (byte fields are copies).
+   * @throws {RangeError} when `bytes` is shorter than the struct.
+   */
+  decode(bytes: Uint8Array): T {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new TypeError(`${this.name}: bytes must be a Uint8Array`);
+    }
+    if (bytes.byteLength < this.size) {
+      throw new RangeError(
+        `${this.name}: ${bytes.byteLength} bytes given, needs ${this.size}`,
+      );
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, this.size);
+    const out: Record<string, number | bigint | Uint8Array> = {};
+    for (const field of this.fields) out[field.name] = readField(field, view, bytes);
+    return out as T;
+  }
+}
+
+function writeField(
+  struct: string,
+  field: Field,
+  view: DataView,
+  bytes: Uint8Array,
+  v: unknown,
+): void {
+  const little = field.order === "host";
+  const where = `${struct}.${field.name}`;
+  switch (field.type) {
+    case "bytes": {
+      if (!(v instanceof Uint8Array)) {
+        throw new TypeError(`${where} must be a Uint8Array`);
+      }
+      if (v.byteLength > field.size) {
+        throw new RangeError(
+          `${where} holds ${field.size} bytes, got ${v.byteLength}`,
+        );
+      }
+      bytes.set(v, field.offset);
+      return;
+    }
+    case "u64":
+    case "i64": {
+      if (typeof v !== "bigint") throw new TypeError(`${where} must be a bigint`);
+      const ok = field.type === "u64"
+        ? v >= 0n && v <= 0xffffffffffffffffn
+        : v >= -(1n << 63n) && v < (1n << 63n);
+      if (!ok) throw new RangeError(`${where} out of range: ${v}`);
+      if (field.type === "u64") view.setBigUint64(field.offset, v, little);
+      else view.setBigInt64(field.offset, v, little);
+      return;
+    }
+    default: {
+      if (typeof v !== "number") throw new TypeError(`${where} must be a number`);
+      const [lo, hi] = INT_RANGE[field.type];
+      if (!Number.isInteger(v) || v < lo || v > hi) {
+        throw new RangeError(`${where} must be an integer in ${lo}..${hi}, got ${v}`);
+      }
+      switch (field.type) {
+        case "u8":
+          view.setUint8(field.offset, v);
+          return;
+        case "u16":
+          view.setUint16(field.offset, v, little);
+          return;
+        case "i16":
+          view.setInt16(field.offset, v, little);
+          return;
+        case "u32":
+          view.setUint32(field.offset, v, little);
+          return;
+        case "i32":
+          view.setInt32(field.offset, v, little);
+          return;
+      }
+    }
+  }
+}
+
+function readField(
+  field: Field,
+  view: DataView,
+  bytes: Uint8Array,
+): number | bigint | Uint8Array {
+  const little = field.order === "host";
+  switch (field.type) {
+    case "bytes":
+      return bytes.slice(field.offset, field.offset + field.size);
+    case "u8":
+      return view.getUint8(field.offset);
+    case "u16":
+      return view.getUint16(field.offset, little);
+    case "i16":
+      return view.getInt16(field.offset, little);
+    case "u32":
+      return view.getUint32(field.offset, little);
+    case "i32":
+      return view.getInt32(field.offset, little);
+    case "u64":
+      return view.getBigUint64(field.offset, little);
+    case "i64":
+      return view.getBigInt64(field.offset, little);
+  }
+}
+
+/** Fields of `struct in_addr`. */
+export interface InAddr extends Record<string, number | bigint | Uint8Array> {
+  /** The address as a host-order number (stored big-endian). */
+  s_addr: number;
+}
+/** `struct in_addr` (4 bytes). */
+export const in_addr: StructLayout<InAddr> = new StructLayout("struct in_addr", 4, [
+  ["s_addr", 0, 4, "u32", "network"],
+]);
+
+/** Fields of `struct in6_addr`. */
+export interface In6Addr extends Record<string, number | bigint | Uint8Array> {
+  /** The 16 address bytes, in network order. */
+  s6_addr: Uint8Array;
+}
+/** `struct in6_addr` (16 bytes). */
+export const in6_addr: StructLayout<In6Addr> = new StructLayout("struct in6_addr", 16, [
+  ["s6_addr", 0, 16, "bytes"],
+]);
+
+/** Fields of `struct sockaddr_in`. */
+export interface SockaddrIn extends Record<string, number | bigint | Uint8Array> {
+  /** `AF_INET`. */
+  sin_family: number;
+  /** The port, 0..65535 (stored big-endian). */
+  sin_port: number;
+  /** The address as a host-order number, e.g. `INADDR_LOOPBACK` (stored big-endian). */
+  sin_addr: number;
+  /** Padding, always zero when encoded. */
+  sin_zero: Uint8Array;
+}
+/** `struct sockaddr_in` (16 bytes): family, port, address, zero padding. */
+export const sockaddr_in: StructLayout<SockaddrIn> = new StructLayout(
+  "struct sockaddr_in",
+  16,
+  [
+    ["sin_family", 0, 2, "u16"],
+    ["sin_port", 2, 2, "u16", "network"],
+    ["sin_addr", 4, 4, "u32", "network"],
+    ["sin_zero", 8, 8, "bytes"],
+  ],
+);
+
+/** Fields of `struct sockaddr_in6`. */
+export interface SockaddrIn6 extends Record<string, number | bigint | Uint8Array> {
+  /** `AF_INET6`. */
+  sin6_family: number;
+  /** The port (stored big-endian). */
+  sin6_port: number;
+  /** Flow label (stored big-endian). */
+  sin6_flowinfo: number;
+  /** The 16 address bytes. */
+  sin6_addr: Uint8Array;
+  /** Interface index for link-local addresses. */
+  sin6_scope_id: number;
+}
+/** `struct sockaddr_in6` (28 bytes). */
+export const sockaddr_in6: StructLayout<SockaddrIn6> = new StructLayout(
+  "struct sockaddr_in6",
+  28,
+  [
+    ["sin6_family", 0, 2, "u16"],
+    ["sin6_port", 2, 2, "u16", "network"],
+    ["sin6_flowinfo", 4, 4, "u32", "network"],
+    ["sin6_addr", 8, 16, "bytes"],
+    ["sin6_scope_id", 24, 4, "u32"],
+  ],
+);
+
+/** Size of `sun_path` in `struct sockaddr_un`. */
+export const SUN_PATH_SIZE = 108;
+
+/** Fields of `struct sockaddr_un`. */
+export interface SockaddrUn extends Record<string, number | bigint | Uint8Array> {
+  /** `AF_UNIX`. */
+  sun_family: number;
+  /** The path bytes (a leading zero byte makes a Linux abstract name). */
+  sun_path: Uint8Array;
+}
+/** `struct sockaddr_un` (110 bytes). */
+export const sockaddr_un: StructLayout<SockaddrUn> = new StructLayout(
+  "struct sockaddr_un",
+  110,
+  [
+    ["sun_family", 0, 2, "u16"],
+    ["sun_path", 2, SUN_PATH_SIZE, "bytes"],
+  ],
+);
+
+/** Fields common to every `struct sockaddr`. */
+export interface SockaddrStorage extends Record<string, number | bigint | Uint8Array> {
+  /** The address family. */
+  ss_family: number;
+}
+/** `struct sockaddr_storage` (128 bytes): large enough for any address. */
+export const sockaddr_storage: StructLayout<SockaddrStorage> = new StructLayout(
+  "struct sockaddr_storage",
+  128,
+  [["ss_family", 0, 2, "u16"]],
+);
+
+/** Fields of `struct epoll_event`. */
+export interface EpollEvent extends Record<string, number | bigint | Uint8Array> {
+  /** `EPOLLIN | EPOLLOUT | ...`. */
+  events: number;
+  /** User data (the module stores the fd). */
+  data: bigint;
+}
+/** `struct epoll_event` (12 bytes: packed on x86_64, `data` at offset 4). */
+export const epoll_event: StructLayout<EpollEvent> = new StructLayout(
+  "struct epoll_event",
+  12,
+  [
+    ["events", 0, 4, "u32"],
+    ["data", 4, 8, "u64"],
+  ],
+);
+
+/** Fields of `struct timeval`. */
+export interface Timeval extends Record<string, number | bigint | Uint8Array> {
+  /** Seconds. */
+  tv_sec: bigint;
+  /** Microseconds. */
+  tv_usec: bigint;
+}
+/** `struct timeval` (16 bytes). */
+export const timeval: StructLayout<Timeval> = new StructLayout("struct timeval", 16, [
+  ["tv_sec", 0, 8, "i64"],
+  ["tv_usec", 8, 8, "i64"],
+]);
+
+/** Fields of `struct linger`. */
+export interface Linger extends Record<string, number | bigint | Uint8Array> {
+  /** Non-zero to linger on close. */
+  l_onoff: number;
+  /** Seconds to linger. */
+  l_linger: number;
+}
+/** `struct linger` (8 bytes). */
+export const linger: StructLayout<Linger> = new StructLayout("struct linger", 8, [
+  ["l_onoff", 0, 4, "i32"],
+  ["l_linger", 4, 4, "i32"],
+]);
+
+/** Fields of `struct ip_mreq`. */
+export interface IpMreq extends Record<string, number | bigint | Uint8Array> {
+  /** Multicast group, host-order number (stored big-endian). */
+  imr_multiaddr: number;
+  /** Local interface address, host-order number (stored big-endian). */
+  imr_interface: number;
+}
+/** `struct ip_mreq` (8 bytes). */
+export const ip_mreq: StructLayout<IpMreq> = new StructLayout("struct ip_mreq", 8, [
+  ["imr_multiaddr", 0, 4, "u32", "network"],
+  ["imr_interface", 4, 4, "u32", "network"],
+]);
+
+/** Fields of `struct ip_mreqn`. */
+export interface IpMreqn extends Record<string, number | bigint | Uint8Array> {
+  /** Multicast group (stored big-endian). */
+  imr_multiaddr: number;
+  /** Local address (stored big-endian). */
+  imr_address: number;
+  /** Interface index, 0 for any. */
+  imr_ifindex: number;
+}
+/** `struct ip_mreqn` (12 bytes). */
+export const ip_mreqn: StructLayout<IpMreqn> = new StructLayout("struct ip_mreqn", 12, [
+  ["imr_multiaddr", 0, 4, "u32", "network"],
+  ["imr_address", 4, 4, "u32", "network"],
+  ["imr_ifindex", 8, 4, "i32"],
+]);
+
+/** Fields of `struct ipv6_mreq`. */
+export interface Ipv6Mreq extends Record<string, number | bigint | Uint8Array> {
+  /** The 16 bytes of the group address. */
+  ipv6mr_multiaddr: Uint8Array;
+  /** Interface index, 0 for any. */
+  ipv6mr_interface: number;
+}
+/** `struct ipv6_mreq` (20 bytes). */
+export const ipv6_mreq: StructLayout<Ipv6Mreq> = new StructLayout(
+  "struct ipv6_mreq",
+  20,
+  [
+    ["ipv6mr_multiaddr", 0, 16, "bytes"],
+    ["ipv6mr_interface", 16, 4, "u32"],
+  ],
+);
+
+/** Fields of `struct pollfd`. */
+export interface Pollfd extends Record<string, number | bigint | Uint8Array> {
+  /** The descriptor. */
+  fd: number;
+  /** Requested events (`POLLIN`, ...). */
+  events: number;
+  /** Returned events. */
+  revents: number;
+}
+/** `struct pollfd` (8 bytes). */
+export const pollfd: StructLayout<Pollfd> = new StructLayout("struct pollfd", 8, [
+  ["fd", 0, 4, "i32"],
+  ["events", 4, 2, "i16"],
+  ["revents", 6, 2, "i16"],
+]);
+
+/** Byte offsets of `struct addrinfo` (48 bytes on 64-bit Linux). */
+export const ADDRINFO = Object.freeze({
+  size: 48,
+  ai_flags: 0,
+  ai_family: 4,
+  ai_socktype: 8,
+  ai_protocol: 12,
+  ai_addrlen: 16,
+  ai_addr: 24,
+  ai_canonname: 32,
+  ai_next: 40,
+});
