@@ -32,36 +32,13 @@
  * @module
  */
 
-import { describe } from "./checks.ts";
+import { byteLengthOf, describe } from "./checks.ts";
 import { libc } from "./libc.ts";
 
-// Built-ins captured at load time, so later monkey-patching of prototypes or
-// of `Deno.UnsafePointer` cannot change what the checks measure.
-const typedArrayPrototype: object = Object.getPrototypeOf(Uint8Array.prototype);
-const getter = (key: PropertyKey): (this: unknown) => unknown => {
-  const get = Object.getOwnPropertyDescriptor(typedArrayPrototype, key)?.get;
-  if (get === undefined) throw new Error(`TypedArray.prototype has no ${String(key)} getter`);
-  return get;
-};
-const getByteLength = getter("byteLength");
-const getTypedArrayName = getter(Symbol.toStringTag);
-const apply = Reflect.apply;
 const isInteger = Number.isInteger;
 const pointerOf = Deno.UnsafePointer.of;
 const pointerValue = Deno.UnsafePointer.value;
-
-/**
- * Checks that `value` is a genuine `Uint8Array` and returns its true byte
- * length (0 when detached or out of bounds).
- */
-function viewLength(value: unknown, name: string): number {
-  // [[TypedArrayName]] is only present on real typed arrays: Proxies, plain
-  // objects with a Uint8Array prototype, DataViews etc. all give undefined.
-  if (apply(getTypedArrayName, value, []) !== "Uint8Array") {
-    throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
-  }
-  return apply(getByteLength, value, []) as number;
-}
+const viewLength = byteLengthOf;
 
 /** Checks the required length `n` against the true lengths of the buffers. */
 function checkCount(n: unknown, ...buffers: [string, number][]): number {

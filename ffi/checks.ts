@@ -6,6 +6,43 @@
  * @module
  */
 
+// Built-ins captured at load time, so later monkey-patching of prototypes
+// cannot change what the checks measure. A Uint8Array's own `byteLength`
+// property can be redefined by user code; the TypedArray getter cannot lie.
+const typedArrayPrototype: object = Object.getPrototypeOf(Uint8Array.prototype);
+const intrinsicGetter = (key: PropertyKey): (this: unknown) => unknown => {
+  const get = Object.getOwnPropertyDescriptor(typedArrayPrototype, key)?.get;
+  if (get === undefined) throw new Error(`TypedArray.prototype has no ${String(key)} getter`);
+  return get;
+};
+const getByteLength = intrinsicGetter("byteLength");
+const getTypedArrayName = intrinsicGetter(Symbol.toStringTag);
+const apply = Reflect.apply;
+
+/**
+ * The true byte length of a genuine `Uint8Array` (0 when detached or out of
+ * bounds), read through the built-in getter so that a redefined
+ * `byteLength` property cannot make libc write past the buffer.
+ *
+ * @param value the argument.
+ * @param name its name, for the message.
+ * @returns the length in bytes.
+ * @throws {TypeError} when `value` is not a real `Uint8Array` (a Proxy, a
+ *   DataView, an object with a Uint8Array prototype...).
+ * @example
+ * ```ts
+ * import { byteLengthOf } from "./checks.ts";
+ * byteLengthOf(new Uint8Array(8), "buf"); // 8
+ * ```
+ */
+export function byteLengthOf(value: unknown, name: string): number {
+  // [[TypedArrayName]] exists only on real typed arrays.
+  if (apply(getTypedArrayName, value, []) !== "Uint8Array") {
+    throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
+  }
+  return apply(getByteLength, value, []) as number;
+}
+
 /** Largest count Linux moves in one read/write (`MAX_RW_COUNT`), so an `i32` result is lossless. */
 export const MAX_IO_COUNT = 0x7ffff000;
 
@@ -91,10 +128,8 @@ export function checkFd(fd: unknown, name = "fd"): number {
  * ```
  */
 export function checkBytes(buffer: unknown, name: string): Uint8Array {
-  if (!(buffer instanceof Uint8Array)) {
-    throw new TypeError(`${name} must be a Uint8Array, got ${describe(buffer)}`);
-  }
-  return buffer;
+  byteLengthOf(buffer, name);
+  return buffer as Uint8Array;
 }
 
 /**
@@ -120,7 +155,12 @@ export function checkLength(
   ...buffers: [string, Uint8Array][]
 ): number {
   let limit = Number.MAX_SAFE_INTEGER;
-  for (const [, b] of buffers) limit = Math.min(limit, b.byteLength);
+  const lengths: number[] = [];
+  for (const [bufferName, b] of buffers) {
+    const length = byteLengthOf(b, bufferName);
+    lengths.push(length);
+    limit = Math.min(limit, length);
+  }
   if (n === undefined) return limit;
   if (typeof n !== "number") {
     throw new TypeError(`${name} must be a number, got ${describe(n)}`);
@@ -128,10 +168,10 @@ export function checkLength(
   if (!Number.isInteger(n) || n < 0) {
     throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
   }
-  for (const [bufferName, b] of buffers) {
-    if (n > b.byteLength) {
+  for (let i = 0; i < buffers.length; i++) {
+    if (n > lengths[i]) {
       throw new RangeError(
-        `${name} (${n}) is larger than ${bufferName}.byteLength (${b.byteLength})`,
+        `${name} (${n}) is larger than ${buffers[i][0]}.byteLength (${lengths[i]})`,
       );
     }
   }
@@ -162,13 +202,16 @@ export function checkLengthCell(
   if (buffer === null || len === null) {
     throw new TypeError(`${what}: address and length must both be given or both be null`);
   }
-  checkBytes(buffer, `${what}: address`);
-  if (!(len instanceof Uint32Array) || len.length < 1) {
+  const capacity = byteLengthOf(buffer, `${what}: address`);
+  if (
+    apply(getTypedArrayName, len, []) !== "Uint32Array" ||
+    (apply(getByteLength, len, []) as number) < 4
+  ) {
     throw new TypeError(`${what}: length must be a Uint32Array of at least one element`);
   }
-  if (len[0] > buffer.byteLength) {
+  if (len[0] > capacity) {
     throw new RangeError(
-      `${what}: length (${len[0]}) is larger than the address buffer (${buffer.byteLength})`,
+      `${what}: length (${len[0]}) is larger than the address buffer (${capacity})`,
     );
   }
 }

@@ -7,6 +7,8 @@
 import { ERRNO } from "./constants.ts";
 import { cString, errno, libc } from "./libc.ts";
 
+const BRAND: unique symbol = Symbol.for("bsd-sockets.SocketError");
+
 const NAMES: Map<number, string> = new Map(
   Object.entries(ERRNO).map(([name, value]) => [value, name]),
 );
@@ -62,6 +64,17 @@ export function strerror(value: number): string {
  * ```
  */
 export class SocketError extends Error {
+  /**
+   * `instanceof SocketError` is also true for the errors the ergonomic layer
+   * raises as Deno's own classes (`Deno.errors.ConnectionRefused`, ...) with
+   * the same `errno`, `code` and `syscall` fields: see {@linkcode brandSocketError}.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== SocketError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null &&
+      (value as { [BRAND]?: boolean })[BRAND] === true;
+  }
+
   /** The errno value, e.g. `111`. */
   readonly errno: number;
   /** The errno name, e.g. `"ECONNREFUSED"`. */
@@ -87,6 +100,7 @@ export class SocketError extends Error {
       options,
     );
     this.name = "SocketError";
+    (this as { [BRAND]?: boolean })[BRAND] = true;
     this.errno = errnoValue;
     this.code = code;
     this.syscall = syscall;
@@ -117,4 +131,48 @@ function safeStrerror(value: number): string {
  */
 export function lastError(syscall: string, detail?: string): SocketError {
   return new SocketError(errno(), syscall, detail);
+}
+
+/** The fields every socket error carries, whatever its class. */
+export interface SocketErrorFields {
+  /** The errno value. */
+  readonly errno: number;
+  /** The errno name. */
+  readonly code: string;
+  /** The failing call. */
+  readonly syscall: string;
+}
+
+/**
+ * Builds an error of another class (such as `Deno.errors.ConnectionReset`)
+ * that also carries `errno`, `code` and `syscall` and is `instanceof SocketError`.
+ *
+ * @param ErrorClass the class to instantiate (its constructor takes a message).
+ * @param errnoValue the errno.
+ * @param syscall the failing call.
+ * @param detail optional context.
+ * @returns the branded error.
+ * @example
+ * ```ts
+ * import { brandSocketError, SocketError } from "./errors.ts";
+ * const e = brandSocketError(Deno.errors.ConnectionRefused, 111, "connect");
+ * e instanceof SocketError; // true
+ * e instanceof Deno.errors.ConnectionRefused; // true
+ * ```
+ */
+export function brandSocketError<E extends Error>(
+  ErrorClass: new (message: string) => E,
+  errnoValue: number,
+  syscall: string,
+  detail?: string,
+): E & SocketErrorFields {
+  const template = new SocketError(errnoValue, syscall, detail);
+  const error = new ErrorClass(template.message) as E & SocketErrorFields;
+  Object.defineProperties(error, {
+    [BRAND]: { value: true },
+    errno: { value: errnoValue, enumerable: true },
+    code: { value: template.code, enumerable: true },
+    syscall: { value: syscall, enumerable: true },
+  });
+  return error;
 }

@@ -13,7 +13,12 @@
 /**
  * The libc symbols used by the module, with their C signatures.
  *
- * Conventions: `size_t` is `usize`, `socklen_t` is `u32`. `ssize_t` results
+ * Conventions: `size_t` is `usize`, except in the I/O calls (read, write,
+ * send, recv, sendto, recvfrom) where it is `u32`: Deno's fast path takes a
+ * `usize` only as a bigint (a number costs ~100 ns per call here, a `u32`
+ * ~15 ns), lengths there are clamped to `MAX_RW_COUNT` first, and Deno's
+ * trampolines zero-extend 32-bit arguments (tests/libc_test.ts proves it with
+ * `strnlen`). `socklen_t` is `u32`. `ssize_t` results
  * are declared `i32`: Linux moves at most `MAX_RW_COUNT` (0x7ffff000) bytes
  * per call, so the low 32 bits are the whole value, and an `i32` result is a
  * plain number where `isize` would allocate a bigint on every call.
@@ -34,16 +39,16 @@ export const LINUX_SYMBOLS = {
   accept: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
-  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  send: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  recv: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   sendto: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    parameters: ["i32", "buffer", "u32", "i32", "buffer", "u32"],
     result: "i32",
   },
   recvfrom: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    parameters: ["i32", "buffer", "u32", "i32", "buffer", "buffer"],
     result: "i32",
   },
   close: { parameters: ["i32"], result: "i32" },
@@ -73,10 +78,10 @@ export const LINUX_SYMBOLS = {
     nonblocking: true,
   },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "u32", "i32"], result: "i32" },
   poll_blocking: {
     name: "poll",
-    parameters: ["buffer", "u64", "i32"],
+    parameters: ["buffer", "u32", "i32"],
     result: "i32",
     nonblocking: true,
   },
@@ -85,6 +90,13 @@ export const LINUX_SYMBOLS = {
     parameters: ["buffer", "buffer", "buffer", "buffer"],
     result: "i32",
     nonblocking: true,
+  },
+  // For Deno.listen's synchronous shape: a listen address is numeric or a
+  // local name (/etc/hosts) nearly always, so blocking briefly is acceptable.
+  getaddrinfo_sync: {
+    name: "getaddrinfo",
+    parameters: ["buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
   },
   freeaddrinfo: { parameters: ["pointer"], result: "void" },
   gai_strerror: { parameters: ["i32"], result: "pointer" },
@@ -113,6 +125,7 @@ export const LINUX_SYMBOLS = {
   memcmp: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
 
   getpid: { parameters: [], result: "i32" },
+  strnlen: { parameters: ["buffer", "u32"], result: "u32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The type of the opened libc binding. */
@@ -172,6 +185,13 @@ export function libraryPath(): string {
  */
 export function libc(): Libc {
   if (library === undefined) {
+    // Ask first: a bare dlopen without the permission would prompt on a terminal.
+    if (
+      Deno.permissions.querySync({ name: "ffi" }).state !== "granted" &&
+      Deno.permissions.querySync({ name: "ffi", path: libraryPath() }).state !== "granted"
+    ) {
+      throw openFailure(new Deno.errors.NotCapable("Requires ffi access"));
+    }
     try {
       library = Deno.dlopen(libraryPath(), LINUX_SYMBOLS);
     } catch (cause) {

@@ -1,0 +1,88 @@
+/**
+ * An echo server over this module: every byte a client sends comes back.
+ *
+ *   deno task echo-server [--port 8080] [--hostname 0.0.0.0] [--workers N]
+ *
+ * The port also comes from `PORT`. With `--workers N`, N Workers each open
+ * their own listener on the same port with `SO_REUSEPORT`, and the kernel
+ * spreads connections across them (one reactor per Worker, one per core).
+ *
+ * @module
+ */
+
+import { parseArgs } from "@cli";
+import { type Conn, listen } from "../mod.ts";
+
+const BUFFER_SIZE = 64 * 1024;
+
+/** Echoes one connection until the peer closes it. */
+async function echo(conn: Conn): Promise<void> {
+  const buf = new Uint8Array(BUFFER_SIZE);
+  try {
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      let off = 0;
+      while (off < n) off += await conn.write(buf.subarray(off, n));
+    }
+  } catch {
+    // A peer that resets mid-stream ends only its own connection.
+  } finally {
+    conn.close();
+  }
+}
+
+/** Serves on one listener until it is closed. */
+export async function serve(
+  hostname: string,
+  port: number,
+  reusePort: boolean,
+  quiet = false,
+): Promise<void> {
+  const listener = listen({ hostname, port, reusePort });
+  if (!quiet) {
+    console.log(`echo server listening on ${listener.addr.hostname}:${listener.addr.port}`);
+  }
+  for await (const conn of listener) {
+    conn.setNoDelay(true);
+    echo(conn);
+  }
+}
+
+if (import.meta.main) {
+  const workerData = (globalThis as { name?: string }).name;
+  if (workerData?.startsWith("echo-worker:")) {
+    const [, hostname, port] = workerData.split(":");
+    await serve(hostname, Number(port), true, true);
+  } else {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        port: { type: "string", short: "p" },
+        hostname: { type: "string", short: "H", default: "0.0.0.0" },
+        workers: { type: "string", short: "w", default: "1" },
+      },
+    });
+    const port = Number(values.port ?? Deno.env.get("PORT") ?? 8080);
+    const workers = Number(values.workers);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`bad port ${values.port}`);
+    }
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new RangeError(`bad --workers ${values.workers}`);
+    }
+    if (workers === 1) {
+      await serve(values.hostname!, port, false);
+    } else {
+      for (let i = 0; i < workers; i++) {
+        new Worker(import.meta.url, {
+          type: "module",
+          name: `echo-worker:${values.hostname}:${port}`,
+        });
+      }
+      console.log(
+        `echo server listening on ${values.hostname}:${port} with ${workers} workers (SO_REUSEPORT)`,
+      );
+    }
+  }
+}

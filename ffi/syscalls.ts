@@ -1,0 +1,685 @@
+/**
+ * The C-faithful socket calls: same names, same arguments, same order as the
+ * C functions, with two differences that make them safe from TypeScript:
+ *
+ * - every argument is checked before libc is called (a length is never
+ *   larger than its buffer; a `socklen_t *` is a `Uint32Array` cell whose
+ *   capacity fits the address buffer), and
+ * - a call that returns -1 throws {@linkcode SocketError} with the errno
+ *   read right after it. `EINTR` is retried where POSIX allows it (not for
+ *   `close` or `connect`).
+ *
+ * Descriptors are plain numbers, as in C: these functions own nothing. The
+ * ergonomic layer (`mod.ts`) wraps them in objects that close exactly once.
+ *
+ * @module
+ */
+
+import {
+  checkBytes,
+  checkFd,
+  checkInt,
+  checkLength,
+  checkLengthCell,
+  MAX_IO_COUNT,
+} from "./checks.ts";
+import { EINTR, F_GETFD, F_GETFL, F_SETFD, F_SETFL, SOMAXCONN } from "./constants.ts";
+import { SocketError } from "./errors.ts";
+import { errno, libc } from "./libc.ts";
+
+function fail(syscall: string): never {
+  throw new SocketError(errno(), syscall);
+}
+
+/** Clamps a transfer length to what Linux moves in one call anyway. */
+function ioCount(n: number): number {
+  return n > MAX_IO_COUNT ? MAX_IO_COUNT : n;
+}
+
+/**
+ * `socket(2)`: creates an endpoint for communication.
+ *
+ * @param domain `AF_INET`, `AF_INET6`, `AF_UNIX`, ...
+ * @param type `SOCK_STREAM`, `SOCK_DGRAM`, `SOCK_RAW`, ... optionally `| SOCK_NONBLOCK | SOCK_CLOEXEC`.
+ * @param protocol 0 for the default, or an `IPPROTO_*` value.
+ * @returns the new file descriptor.
+ * @throws {SocketError} e.g. `EAFNOSUPPORT`, `EPERM` (raw sockets without `CAP_NET_RAW`).
+ * @example
+ * ```ts
+ * import { AF_INET, close, SOCK_STREAM, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_STREAM, 0);
+ * close(fd);
+ * ```
+ */
+export function socket(domain: number, type: number, protocol = 0): number {
+  const fd = libc().socket(
+    checkInt(domain, "domain"),
+    checkInt(type, "type"),
+    checkInt(protocol, "protocol"),
+  );
+  if (fd === -1) fail("socket");
+  return fd;
+}
+
+/**
+ * `socketpair(2)`: a pair of connected sockets.
+ *
+ * @param domain `AF_UNIX`.
+ * @param type `SOCK_STREAM`, `SOCK_DGRAM` or `SOCK_SEQPACKET` (optionally with flags).
+ * @param protocol 0.
+ * @param sv receives the two descriptors (an `Int32Array` of length ≥ 2).
+ * @throws {SocketError} on failure.
+ * @throws {TypeError} when `sv` is not an `Int32Array` of two elements.
+ * @example
+ * ```ts
+ * import { AF_UNIX, close, SOCK_STREAM, socketpair } from "./mod.ts";
+ * const sv = new Int32Array(2);
+ * socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+ * close(sv[0]);
+ * close(sv[1]);
+ * ```
+ */
+export function socketpair(domain: number, type: number, protocol: number, sv: Int32Array): void {
+  if (!(sv instanceof Int32Array) || sv.length < 2) {
+    throw new TypeError("sv must be an Int32Array of at least two elements");
+  }
+  const r = libc().socketpair(
+    checkInt(domain, "domain"),
+    checkInt(type, "type"),
+    checkInt(protocol, "protocol"),
+    sv,
+  );
+  if (r === -1) fail("socketpair");
+}
+
+/**
+ * `bind(2)`: assigns a local address (an encoded `struct sockaddr_*`).
+ *
+ * @param fd the socket.
+ * @param addr the address bytes, e.g. from `sockaddr_in.encode(...)`.
+ * @param addrlen bytes of `addr` to pass; defaults to `addr.byteLength`.
+ * @throws {SocketError} e.g. `EADDRINUSE`, `EACCES`.
+ * @throws {RangeError} when `addrlen` exceeds `addr`.
+ * @example
+ * ```ts
+ * import { AF_INET, bind, close, INADDR_LOOPBACK, SOCK_STREAM, sockaddr_in, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_STREAM, 0);
+ * bind(fd, sockaddr_in.encode({ sin_family: AF_INET, sin_port: 0, sin_addr: INADDR_LOOPBACK }));
+ * close(fd);
+ * ```
+ */
+export function bind(fd: number, addr: Uint8Array, addrlen?: number): void {
+  checkFd(fd);
+  checkBytes(addr, "addr");
+  const len = checkLength(addrlen, "addrlen", ["addr", addr]);
+  if (libc().bind(fd, addr, len) === -1) fail("bind");
+}
+
+/**
+ * `listen(2)`: marks a socket as passive, ready to `accept`.
+ *
+ * @param fd the bound socket.
+ * @param backlog queue length for pending connections (the kernel caps it at `somaxconn`).
+ * @throws {SocketError} e.g. `EADDRINUSE`, `EOPNOTSUPP`.
+ * @example
+ * ```ts
+ * import { AF_INET, close, listen, SOCK_STREAM, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_STREAM, 0);
+ * listen(fd, 128); // binds an ephemeral port on 0.0.0.0 implicitly
+ * close(fd);
+ * ```
+ */
+export function listen(fd: number, backlog: number = SOMAXCONN): void {
+  checkFd(fd);
+  if (libc().listen(fd, checkInt(backlog, "backlog")) === -1) fail("listen");
+}
+
+/**
+ * `accept(2)`: takes the next pending connection.
+ *
+ * On a blocking socket this blocks the JavaScript thread until a client
+ * connects; the ergonomic layer uses non-blocking sockets and the reactor.
+ *
+ * @param fd the listening socket.
+ * @param addr optional buffer for the peer's address (e.g. 128 bytes of `sockaddr_storage`).
+ * @param addrlen in: capacity of `addr`; out: the address's real length.
+ * @returns the connected socket's descriptor.
+ * @throws {SocketError} e.g. `EAGAIN` on a non-blocking socket with nothing pending, `EMFILE`.
+ * @example
+ * ```ts ignore
+ * import { accept } from "./mod.ts";
+ * declare const listenFd: number;
+ * const peer = new Uint8Array(128);
+ * const len = new Uint32Array([128]);
+ * const conn = accept(listenFd, peer, len);
+ * ```
+ */
+export function accept(
+  fd: number,
+  addr: Uint8Array | null = null,
+  addrlen: Uint32Array | null = null,
+): number {
+  return accept4(fd, addr, addrlen, 0);
+}
+
+/**
+ * `accept4(2)`: `accept` that also sets `SOCK_NONBLOCK`/`SOCK_CLOEXEC` on the new socket.
+ *
+ * @param fd the listening socket.
+ * @param addr optional buffer for the peer's address.
+ * @param addrlen in/out length cell (see {@linkcode accept}).
+ * @param flags `SOCK_NONBLOCK | SOCK_CLOEXEC` or 0.
+ * @returns the new descriptor.
+ * @throws {SocketError} on failure (`EAGAIN`, `EMFILE`, `ECONNABORTED`, ...).
+ * @example
+ * ```ts ignore
+ * import { accept4, SOCK_CLOEXEC, SOCK_NONBLOCK } from "./mod.ts";
+ * declare const listenFd: number;
+ * const conn = accept4(listenFd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+ * ```
+ */
+export function accept4(
+  fd: number,
+  addr: Uint8Array | null,
+  addrlen: Uint32Array | null,
+  flags: number,
+): number {
+  checkFd(fd);
+  checkLengthCell(addr, addrlen, "accept");
+  checkInt(flags, "flags");
+  const c = libc();
+  let r: number;
+  do r = c.accept4(fd, addr, addrlen, flags); while (r === -1 && errno() === EINTR);
+  if (r === -1) fail(flags === 0 ? "accept" : "accept4");
+  return r;
+}
+
+/**
+ * `connect(2)`: connects a socket to an address.
+ *
+ * Not retried on `EINTR`: the connection then goes on asynchronously, and the
+ * error is reported so the caller can wait for writability as POSIX says.
+ *
+ * @param fd the socket.
+ * @param addr the encoded peer address.
+ * @param addrlen bytes of `addr`; defaults to `addr.byteLength`.
+ * @throws {SocketError} e.g. `ECONNREFUSED`, `EINPROGRESS` (non-blocking), `ETIMEDOUT`.
+ * @example
+ * ```ts ignore
+ * import { AF_INET, connect, INADDR_LOOPBACK, SOCK_STREAM, sockaddr_in, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_STREAM, 0);
+ * connect(fd, sockaddr_in.encode({ sin_family: AF_INET, sin_port: 8080, sin_addr: INADDR_LOOPBACK }));
+ * ```
+ */
+export function connect(fd: number, addr: Uint8Array, addrlen?: number): void {
+  checkFd(fd);
+  checkBytes(addr, "addr");
+  const len = checkLength(addrlen, "addrlen", ["addr", addr]);
+  if (libc().connect(fd, addr, len) === -1) fail("connect");
+}
+
+/**
+ * `read(2)`: reads up to `n` bytes into `buf`.
+ *
+ * @param fd the descriptor.
+ * @param buf destination.
+ * @param n bytes to read at most; defaults to `buf.byteLength`.
+ * @returns bytes read; 0 at end of stream.
+ * @throws {SocketError} e.g. `ECONNRESET`, `EAGAIN` (non-blocking, nothing to read).
+ * @throws {RangeError} when `n` exceeds `buf.byteLength`.
+ * @example
+ * ```ts ignore
+ * import { read } from "./mod.ts";
+ * declare const fd: number;
+ * const buf = new Uint8Array(4096);
+ * const got = read(fd, buf);
+ * ```
+ */
+export function read(fd: number, buf: Uint8Array, n?: number): number {
+  checkFd(fd);
+  checkBytes(buf, "buf");
+  const len = ioCount(checkLength(n, "n", ["buf", buf]));
+  const c = libc();
+  let r: number;
+  do r = c.read(fd, buf, len); while (r === -1 && errno() === EINTR);
+  if (r === -1) fail("read");
+  return r;
+}
+
+/**
+ * `write(2)`: writes up to `n` bytes of `buf`.
+ *
+ * A write to a socket whose peer is gone fails with `EPIPE` (Deno ignores
+ * `SIGPIPE`, so the process lives; {@linkcode send} with `MSG_NOSIGNAL`
+ * guarantees it even where a host program did not).
+ *
+ * @param fd the descriptor.
+ * @param buf source.
+ * @param n bytes to write; defaults to `buf.byteLength`.
+ * @returns bytes written (may be fewer than `n`).
+ * @throws {SocketError} e.g. `EPIPE`, `ECONNRESET`, `EAGAIN`.
+ * @example
+ * ```ts ignore
+ * import { write } from "./mod.ts";
+ * declare const fd: number;
+ * write(fd, new TextEncoder().encode("hello\n"));
+ * ```
+ */
+export function write(fd: number, buf: Uint8Array, n?: number): number {
+  checkFd(fd);
+  checkBytes(buf, "buf");
+  const len = ioCount(checkLength(n, "n", ["buf", buf]));
+  const c = libc();
+  let r: number;
+  do r = c.write(fd, buf, len); while (r === -1 && errno() === EINTR);
+  if (r === -1) fail("write");
+  return r;
+}
+
+/**
+ * `send(2)`: `write` with flags, for sockets.
+ *
+ * @param fd the socket.
+ * @param buf source.
+ * @param n bytes to send; defaults to `buf.byteLength`.
+ * @param flags `MSG_NOSIGNAL`, `MSG_DONTWAIT`, `MSG_MORE`, ...
+ * @returns bytes sent.
+ * @throws {SocketError} e.g. `EPIPE`, `EAGAIN`, `EMSGSIZE`.
+ * @example
+ * ```ts ignore
+ * import { MSG_NOSIGNAL, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1, 2, 3]), 3, MSG_NOSIGNAL);
+ * ```
+ */
+export function send(fd: number, buf: Uint8Array, n?: number, flags = 0): number {
+  checkFd(fd);
+  checkBytes(buf, "buf");
+  const len = ioCount(checkLength(n, "n", ["buf", buf]));
+  checkInt(flags, "flags");
+  const c = libc();
+  let r: number;
+  do r = c.send(fd, buf, len, flags); while (r === -1 && errno() === EINTR);
+  if (r === -1) fail("send");
+  return r;
+}
+
+/**
+ * `recv(2)`: `read` with flags, for sockets.
+ *
+ * @param fd the socket.
+ * @param buf destination.
+ * @param n bytes to receive at most; defaults to `buf.byteLength`.
+ * @param flags `MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`, `MSG_TRUNC`, ...
+ * @returns bytes received (with `MSG_TRUNC` on a datagram socket: the datagram's real length); 0 at end of stream.
+ * @throws {SocketError} e.g. `EAGAIN`, `ECONNRESET`.
+ * @example
+ * ```ts ignore
+ * import { MSG_PEEK, recv } from "./mod.ts";
+ * declare const fd: number;
+ * const buf = new Uint8Array(16);
+ * recv(fd, buf, 16, MSG_PEEK);
+ * ```
+ */
+export function recv(fd: number, buf: Uint8Array, n?: number, flags = 0): number {
+  checkFd(fd);
+  checkBytes(buf, "buf");
+  const len = ioCount(checkLength(n, "n", ["buf", buf]));
+  checkInt(flags, "flags");
+  const c = libc();
+  let r: number;
+  do r = c.recv(fd, buf, len, flags); while (r === -1 && errno() === EINTR);
+  if (r === -1) fail("recv");
+  return r;
+}
+
+/**
+ * `sendto(2)`: sends a datagram to an address.
+ *
+ * @param fd the socket.
+ * @param buf the payload.
+ * @param n bytes of `buf` to send.
+ * @param flags `MSG_*` flags.
+ * @param addr the encoded destination address, or null on a connected socket.
+ * @param addrlen bytes of `addr`; defaults to `addr.byteLength` (0 when null).
+ * @returns bytes sent.
+ * @throws {SocketError} e.g. `EMSGSIZE`, `EACCES` (broadcast without `SO_BROADCAST`).
+ * @example
+ * ```ts ignore
+ * import { AF_INET, INADDR_LOOPBACK, sendto, sockaddr_in } from "./mod.ts";
+ * declare const fd: number;
+ * const to = sockaddr_in.encode({ sin_family: AF_INET, sin_port: 9999, sin_addr: INADDR_LOOPBACK });
+ * sendto(fd, new Uint8Array([1]), 1, 0, to);
+ * ```
+ */
+export function sendto(
+  fd: number,
+  buf: Uint8Array,
+  n: number,
+  flags: number,
+  addr: Uint8Array | null,
+  addrlen?: number,
+): number {
+  checkFd(fd);
+  checkBytes(buf, "buf");
+  const len = checkLength(n, "n", ["buf", buf]);
+  checkInt(flags, "flags");
+  let alen = 0;
+  if (addr !== null) {
+    checkBytes(addr, "addr");
+    alen = checkLength(addrlen, "addrlen", ["addr", addr]);
+  } else if (addrlen !== undefined && addrlen !== 0) {
+    throw new RangeError("addrlen must be 0 when addr is null");
+  }
+  const c = libc();
+  let r: number;
+  do r = c.sendto(fd, buf, ioCount(len), flags, addr, alen); while (r === -1 && errno() === EINTR);
+  if (r === -1) fail("sendto");
+  return r;
+}
+
+/**
+ * `recvfrom(2)`: receives a datagram and its source address.
+ *
+ * @param fd the socket.
+ * @param buf destination.
+ * @param n bytes to receive at most.
+ * @param flags `MSG_*` flags (`MSG_TRUNC` returns the datagram's full length).
+ * @param addr optional buffer for the source address.
+ * @param addrlen in/out length cell for `addr`.
+ * @returns bytes received.
+ * @throws {SocketError} e.g. `EAGAIN`.
+ * @example
+ * ```ts ignore
+ * import { recvfrom } from "./mod.ts";
+ * declare const fd: number;
+ * const buf = new Uint8Array(1500), from = new Uint8Array(128), len = new Uint32Array([128]);
+ * const got = recvfrom(fd, buf, buf.length, 0, from, len);
+ * ```
+ */
+export function recvfrom(
+  fd: number,
+  buf: Uint8Array,
+  n: number,
+  flags: number,
+  addr: Uint8Array | null = null,
+  addrlen: Uint32Array | null = null,
+): number {
+  checkFd(fd);
+  checkBytes(buf, "buf");
+  const len = checkLength(n, "n", ["buf", buf]);
+  checkInt(flags, "flags");
+  checkLengthCell(addr, addrlen, "recvfrom");
+  const c = libc();
+  let r: number;
+  do r = c.recvfrom(fd, buf, ioCount(len), flags, addr, addrlen); while (
+    r === -1 && errno() === EINTR
+  );
+  if (r === -1) fail("recvfrom");
+  return r;
+}
+
+/**
+ * `close(2)`. Never retried: on Linux the descriptor is released even when
+ * close reports `EINTR`, and a retry could close a descriptor that another
+ * part of the program has just been given.
+ *
+ * @param fd the descriptor.
+ * @throws {SocketError} `EBADF` when `fd` is not open.
+ * @example
+ * ```ts
+ * import { AF_INET, close, SOCK_DGRAM, socket } from "./mod.ts";
+ * close(socket(AF_INET, SOCK_DGRAM, 0));
+ * ```
+ */
+export function close(fd: number): void {
+  checkFd(fd);
+  if (libc().close(fd) === -1) {
+    const e = errno();
+    if (e !== EINTR) throw new SocketError(e, "close");
+  }
+}
+
+/**
+ * `shutdown(2)`: shuts down part of a full-duplex connection.
+ *
+ * @param fd the socket.
+ * @param how `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`.
+ * @throws {SocketError} e.g. `ENOTCONN`.
+ * @example
+ * ```ts ignore
+ * import { SHUT_WR, shutdown } from "./mod.ts";
+ * declare const fd: number;
+ * shutdown(fd, SHUT_WR); // the peer reads EOF; we can still read its answer
+ * ```
+ */
+export function shutdown(fd: number, how: number): void {
+  checkFd(fd);
+  if (libc().shutdown(fd, checkInt(how, "how")) === -1) fail("shutdown");
+}
+
+/**
+ * `setsockopt(2)`.
+ *
+ * @param fd the socket.
+ * @param level `SOL_SOCKET`, `IPPROTO_TCP`, `IPPROTO_IP`, `IPPROTO_IPV6`, ...
+ * @param optname the option, e.g. `SO_REUSEADDR`.
+ * @param optval the option's bytes (an `int` option is 4 bytes in host order).
+ * @param optlen bytes of `optval`; defaults to `optval.byteLength`.
+ * @throws {SocketError} e.g. `ENOPROTOOPT`, `EINVAL`.
+ * @example
+ * ```ts
+ * import { AF_INET, close, setsockopt, SO_REUSEADDR, SOCK_STREAM, socket, SOL_SOCKET } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_STREAM, 0);
+ * setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, new Uint8Array(new Int32Array([1]).buffer));
+ * close(fd);
+ * ```
+ */
+export function setsockopt(
+  fd: number,
+  level: number,
+  optname: number,
+  optval: Uint8Array,
+  optlen?: number,
+): void {
+  checkFd(fd);
+  checkInt(level, "level");
+  checkInt(optname, "optname");
+  checkBytes(optval, "optval");
+  const len = checkLength(optlen, "optlen", ["optval", optval]);
+  if (libc().setsockopt(fd, level, optname, optval, len) === -1) fail("setsockopt");
+}
+
+/**
+ * `getsockopt(2)`.
+ *
+ * @param fd the socket.
+ * @param level the option level.
+ * @param optname the option.
+ * @param optval receives the value.
+ * @param optlen in: capacity of `optval`; out: the value's length.
+ * @returns the value's length (also left in `optlen[0]`).
+ * @throws {SocketError} e.g. `ENOPROTOOPT`.
+ * @example
+ * ```ts
+ * import { AF_INET, close, getsockopt, SO_TYPE, SOCK_STREAM, socket, SOL_SOCKET } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_STREAM, 0);
+ * const v = new Int32Array(1);
+ * getsockopt(fd, SOL_SOCKET, SO_TYPE, new Uint8Array(v.buffer), new Uint32Array([4]));
+ * v[0]; // SOCK_STREAM
+ * close(fd);
+ * ```
+ */
+export function getsockopt(
+  fd: number,
+  level: number,
+  optname: number,
+  optval: Uint8Array,
+  optlen: Uint32Array,
+): number {
+  checkFd(fd);
+  checkInt(level, "level");
+  checkInt(optname, "optname");
+  checkLengthCell(optval, optlen, "getsockopt");
+  if (libc().getsockopt(fd, level, optname, optval, optlen) === -1) fail("getsockopt");
+  return optlen[0];
+}
+
+/**
+ * `getsockname(2)`: the socket's local address.
+ *
+ * @param fd the socket.
+ * @param addr receives the address.
+ * @param addrlen in: capacity; out: the address's length.
+ * @throws {SocketError} e.g. `ENOTSOCK`.
+ * @example
+ * ```ts
+ * import { AF_INET, close, getsockname, listen, SOCK_STREAM, sockaddr_in, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_STREAM, 0);
+ * listen(fd, 1);
+ * const addr = new Uint8Array(16);
+ * getsockname(fd, addr, new Uint32Array([16]));
+ * sockaddr_in.decode(addr).sin_port; // the ephemeral port
+ * close(fd);
+ * ```
+ */
+export function getsockname(fd: number, addr: Uint8Array, addrlen: Uint32Array): void {
+  checkFd(fd);
+  checkLengthCell(addr, addrlen, "getsockname");
+  if (libc().getsockname(fd, addr, addrlen) === -1) fail("getsockname");
+}
+
+/**
+ * `getpeername(2)`: the connected peer's address.
+ *
+ * @param fd the socket.
+ * @param addr receives the address.
+ * @param addrlen in: capacity; out: the address's length.
+ * @throws {SocketError} e.g. `ENOTCONN`.
+ * @example
+ * ```ts ignore
+ * import { getpeername } from "./mod.ts";
+ * declare const fd: number;
+ * const addr = new Uint8Array(128);
+ * getpeername(fd, addr, new Uint32Array([128]));
+ * ```
+ */
+export function getpeername(fd: number, addr: Uint8Array, addrlen: Uint32Array): void {
+  checkFd(fd);
+  checkLengthCell(addr, addrlen, "getpeername");
+  if (libc().getpeername(fd, addr, addrlen) === -1) fail("getpeername");
+}
+
+/**
+ * `fcntl(2)` with an integer argument: enough for `F_GETFL`/`F_SETFL`
+ * (`O_NONBLOCK`) and `F_GETFD`/`F_SETFD` (`FD_CLOEXEC`).
+ *
+ * @param fd the descriptor.
+ * @param cmd `F_GETFL`, `F_SETFL`, `F_GETFD` or `F_SETFD`.
+ * @param arg the integer argument (ignored by the getters).
+ * @returns the call's result (the flags for the getters).
+ * @throws {SocketError} e.g. `EBADF`.
+ * @throws {RangeError} for any other command (they take pointers or have other contracts).
+ * @example
+ * ```ts
+ * import { AF_INET, close, F_GETFL, F_SETFL, fcntl, O_NONBLOCK, SOCK_STREAM, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_STREAM, 0);
+ * fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+ * close(fd);
+ * ```
+ */
+export function fcntl(fd: number, cmd: number, arg = 0): number {
+  checkFd(fd);
+  checkInt(cmd, "cmd");
+  checkInt(arg, "arg");
+  if (cmd !== F_GETFL && cmd !== F_SETFL && cmd !== F_GETFD && cmd !== F_SETFD) {
+    throw new RangeError(
+      `fcntl: only F_GETFL, F_SETFL, F_GETFD and F_SETFD are supported, got ${cmd}`,
+    );
+  }
+  const r = libc().fcntl(fd, cmd, arg);
+  if (r === -1) fail("fcntl");
+  return r;
+}
+
+/**
+ * `pipe2(2)`: a pipe (useful to test what socket calls do on non-sockets).
+ *
+ * @param fds receives `[readEnd, writeEnd]` (an `Int32Array` of length ≥ 2).
+ * @param flags `O_NONBLOCK | O_CLOEXEC` or 0.
+ * @throws {SocketError} e.g. `EMFILE`.
+ * @example
+ * ```ts
+ * import { close, pipe2 } from "./mod.ts";
+ * const fds = new Int32Array(2);
+ * pipe2(fds, 0);
+ * close(fds[0]);
+ * close(fds[1]);
+ * ```
+ */
+export function pipe2(fds: Int32Array, flags = 0): void {
+  if (!(fds instanceof Int32Array) || fds.length < 2) {
+    throw new TypeError("fds must be an Int32Array of at least two elements");
+  }
+  if (libc().pipe2(fds, checkInt(flags, "flags")) === -1) fail("pipe2");
+}
+
+/**
+ * `poll(2)` on an array of encoded `struct pollfd` (8 bytes each). Blocks
+ * the JavaScript thread for up to `timeout` ms; see {@linkcode pollAsync}.
+ *
+ * @param fds `nfds * 8` bytes of `struct pollfd` (see `pollfd` in structs).
+ * @param nfds how many entries.
+ * @param timeout milliseconds; -1 waits forever, 0 returns at once.
+ * @returns how many entries have events (their `revents` are filled in).
+ * @throws {SocketError} on failure (`EINTR` is retried with the same timeout).
+ * @example
+ * ```ts ignore
+ * import { poll, pollfd, POLLIN } from "./mod.ts";
+ * declare const fd: number;
+ * const set = pollfd.encode({ fd, events: POLLIN });
+ * poll(set, 1, 1000);
+ * pollfd.decode(set).revents & POLLIN;
+ * ```
+ */
+export function poll(fds: Uint8Array, nfds: number, timeout: number): number {
+  checkBytes(fds, "fds");
+  checkInteger32Count(fds, nfds);
+  checkInt(timeout, "timeout");
+  const c = libc();
+  let r: number;
+  do r = c.poll(fds, nfds, timeout); while (r === -1 && errno() === EINTR);
+  if (r === -1) fail("poll");
+  return r;
+}
+
+function checkInteger32Count(fds: Uint8Array, nfds: number): void {
+  checkLength(nfds, "nfds");
+  if (nfds * 8 > fds.byteLength) {
+    throw new RangeError(`nfds (${nfds}) needs ${nfds * 8} bytes, fds holds ${fds.byteLength}`);
+  }
+}
+
+/**
+ * `poll(2)` run on a helper thread, so the JavaScript thread keeps running.
+ * Do not touch `fds` until the promise settles.
+ *
+ * @param fds `nfds * 8` bytes of `struct pollfd`.
+ * @param nfds how many entries.
+ * @param timeout milliseconds; -1 waits forever.
+ * @returns how many entries have events, or -1 when interrupted (errno of
+ *   the helper thread cannot be read; poll again).
+ * @example
+ * ```ts ignore
+ * import { pollAsync, pollfd, POLLIN } from "./mod.ts";
+ * declare const fd: number;
+ * const set = pollfd.encode({ fd, events: POLLIN });
+ * await pollAsync(set, 1, 1000);
+ * ```
+ */
+export async function pollAsync(fds: Uint8Array, nfds: number, timeout: number): Promise<number> {
+  checkBytes(fds, "fds");
+  checkInteger32Count(fds, nfds);
+  checkInt(timeout, "timeout");
+  return await libc().poll_blocking(fds, nfds, timeout);
+}

@@ -1,0 +1,298 @@
+/**
+ * Stream connections (TCP and Unix) shaped like `Deno.TcpConn` and
+ * `Deno.UnixConn`, over non-blocking sockets and the reactor.
+ *
+ * The hot path tries the syscall first and waits for readiness only after
+ * `EAGAIN`; it allocates nothing but the promise the API returns.
+ *
+ * @module
+ */
+
+import { byteLengthOf, MAX_IO_COUNT } from "../ffi/checks.ts";
+import { EAGAIN, EINTR, MSG_NOSIGNAL, SHUT_WR } from "../ffi/constants.ts";
+import { errno } from "../ffi/libc.ts";
+import { reactor } from "../reactor/reactor.ts";
+import { decodeSockaddr, toDenoAddr } from "./address.ts";
+import { busyError, closedError, netError } from "./errors.ts";
+import { setSocketOption } from "./options.ts";
+import { lib, SocketHandle } from "./socket.ts";
+
+/** Keep-alive settings for {@linkcode TcpConn.setKeepAlive}. */
+export interface KeepAliveOptions {
+  /** Seconds idle before the first probe (`TCP_KEEPIDLE`). */
+  time?: number;
+  /** Seconds between probes (`TCP_KEEPINTVL`). */
+  interval?: number;
+  /** Unanswered probes before the connection is dropped (`TCP_KEEPCNT`). */
+  retries?: number;
+}
+
+const STREAM_CHUNK = 64 * 1024;
+
+/**
+ * A connected stream socket. `read`, `write`, `closeWrite`, `close`,
+ * `readable`/`writable` streams and addresses behave as in `Deno.Conn`.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "../mod.ts";
+ * const conn = await connect({ hostname: "127.0.0.1", port: 8080 });
+ * await conn.write(new TextEncoder().encode("hello"));
+ * const buf = new Uint8Array(5);
+ * await conn.read(buf);
+ * conn.close();
+ * ```
+ */
+export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.UnixAddr>
+  extends SocketHandle
+  implements Deno.Conn<A> {
+  #reading = false;
+  #writeTail: Promise<void> | null = null;
+  #local: A | undefined;
+  #remote: A | undefined;
+  readonly #transport: "tcp" | "unix";
+  #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
+  #writable: WritableStream<Uint8Array<ArrayBufferLike>> | undefined;
+  #sawEof = false;
+  #writeShut = false;
+
+  /**
+   * Wraps a connected, non-blocking descriptor (the listener and `connect`
+   * make these; user code gets them from there).
+   *
+   * @param fd the descriptor, now owned by the Conn.
+   * @param transport `"tcp"` or `"unix"`.
+   * @param remote the peer's address when already known.
+   */
+  constructor(fd: number, transport: "tcp" | "unix", remote?: A) {
+    super(fd, "Conn");
+    this.#transport = transport;
+    this.#remote = remote;
+  }
+
+  /** The local address (`getsockname`), read once. */
+  get localAddr(): A {
+    return this.#local ??= this.#address("getsockname");
+  }
+
+  /** The peer's address (`getpeername`), read once. */
+  get remoteAddr(): A {
+    return this.#remote ??= this.#address("getpeername");
+  }
+
+  #address(call: "getsockname" | "getpeername"): A {
+    const fd = this.openFd();
+    const bytes = new Uint8Array(128);
+    const len = new Uint32Array([128]);
+    if (lib()[call](fd, bytes, len) === -1) throw netError(errno(), call);
+    return toDenoAddr(decodeSockaddr(bytes, len[0]), this.#transport) as A;
+  }
+
+  /**
+   * Reads into `p`.
+   *
+   * @param p the destination.
+   * @returns bytes read, or `null` at end of stream.
+   * @throws {Deno.errors.BadResource} when closed (also while waiting).
+   * @throws {Deno.errors.Busy} when another read is pending.
+   * @throws {Deno.errors.ConnectionReset} and other socket errors.
+   */
+  async read(p: Uint8Array): Promise<number | null> {
+    const fd = this.handleFd;
+    if (fd < 0) throw closedError("Conn");
+    const size = byteLengthOf(p, "p");
+    if (this.#reading) throw busyError("read");
+    if (size === 0) return 0;
+    const want = size > MAX_IO_COUNT ? MAX_IO_COUNT : size;
+    const c = lib();
+    let n = c.read(fd, p, want);
+    if (n > 0) return n;
+    if (n === 0) {
+      this.#sawEof = true;
+      return null;
+    }
+    let e = errno();
+    this.#reading = true;
+    try {
+      for (;;) {
+        if (e === EAGAIN) await reactor().readable(this.source);
+        else if (e !== EINTR) throw netError(e, "read");
+        // The reactor rejects the wait if the Conn was closed meanwhile, so
+        // handleFd is still ours here.
+        n = c.read(this.handleFd, p, want);
+        if (n > 0) return n;
+        if (n === 0) {
+          this.#sawEof = true;
+          return null;
+        }
+        e = errno();
+      }
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /**
+   * Writes from `p`; may write fewer bytes than `p` holds, like `Deno.Conn.write`.
+   * Concurrent writes are performed in call order.
+   *
+   * @param p the bytes.
+   * @returns bytes written.
+   * @throws {Deno.errors.BadResource} when closed.
+   * @throws {Deno.errors.BrokenPipe | Deno.errors.ConnectionReset} when the peer is gone.
+   */
+  async write(p: Uint8Array): Promise<number> {
+    const fd = this.handleFd;
+    if (fd < 0) throw closedError("Conn");
+    const size = byteLengthOf(p, "p");
+    if (size === 0) return 0;
+    const want = size > MAX_IO_COUNT ? MAX_IO_COUNT : size;
+    if (this.#writeTail === null) {
+      const n = lib().send(fd, p, want, MSG_NOSIGNAL);
+      if (n >= 0) return n;
+      const e = errno();
+      if (e !== EAGAIN && e !== EINTR) throw netError(e, "send");
+    }
+    return await this.#queuedWrite(p, want);
+  }
+
+  async #queuedWrite(p: Uint8Array, want: number): Promise<number> {
+    const previous = this.#writeTail;
+    let done!: () => void;
+    const tail = new Promise<void>((resolve) => done = resolve);
+    this.#writeTail = tail;
+    try {
+      if (previous !== null) await previous;
+      const c = lib();
+      for (;;) {
+        const fd = this.handleFd;
+        if (fd < 0) throw closedError("Conn");
+        const n = c.send(fd, p, want, MSG_NOSIGNAL);
+        if (n >= 0) return n;
+        const e = errno();
+        if (e === EAGAIN) await reactor().writable(this.source);
+        else if (e !== EINTR) throw netError(e, "send");
+      }
+    } finally {
+      done();
+      if (this.#writeTail === tail) this.#writeTail = null;
+    }
+  }
+
+  /**
+   * Writes all of `p`, waiting as needed.
+   *
+   * @param p the bytes.
+   * @returns when every byte has been handed to the kernel.
+   */
+  async writeAll(p: Uint8Array): Promise<void> {
+    let offset = 0;
+    const size = byteLengthOf(p, "p");
+    while (offset < size) offset += await this.write(p.subarray(offset));
+  }
+
+  /**
+   * Shuts down the write half (`shutdown(SHUT_WR)`): the peer reads end of
+   * stream, and this side can still read its answer. Waits for queued writes.
+   *
+   * @throws {Deno.errors.BadResource} when closed.
+   */
+  async closeWrite(): Promise<void> {
+    if (this.#writeTail !== null) await this.#writeTail;
+    const fd = this.openFd();
+    if (this.#writeShut) return;
+    if (lib().shutdown(fd, SHUT_WR) === -1) throw netError(errno(), "shutdown");
+    this.#writeShut = true;
+  }
+
+  /**
+   * A byte stream of what the peer sends (BYOB reads supported). Cancelling
+   * it closes the connection.
+   */
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    return this.#readable ??= new ReadableStream({
+      type: "bytes",
+      autoAllocateChunkSize: STREAM_CHUNK,
+      pull: async (controller) => {
+        const request = controller.byobRequest!;
+        const view = request.view!;
+        const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+        try {
+          const n = await this.read(target);
+          if (n === null) {
+            controller.close();
+            request.respond(0);
+          } else {
+            request.respond(n);
+          }
+        } catch (error) {
+          if (error instanceof Deno.errors.BadResource) {
+            controller.close();
+            request.respond(0);
+          } else {
+            controller.error(error);
+          }
+        }
+      },
+      cancel: () => this.close(),
+    }) as ReadableStream<Uint8Array<ArrayBuffer>>;
+  }
+
+  /**
+   * A stream that writes to the peer. Closing it shuts down the write half,
+   * and closes the connection once the readable side has ended too (so
+   * `conn.readable.pipeTo(conn.writable)` releases the socket).
+   */
+  get writable(): WritableStream<Uint8Array<ArrayBufferLike>> {
+    return this.#writable ??= new WritableStream({
+      write: (chunk) => this.writeAll(chunk),
+      close: async () => {
+        if (this.closed) return;
+        await this.closeWrite();
+        if (this.#sawEof) this.close();
+      },
+      abort: () => this.close(),
+    });
+  }
+
+  /**
+   * Disables (default) or enables Nagle's algorithm (`TCP_NODELAY`).
+   *
+   * @param noDelay true to send small writes at once.
+   */
+  setNoDelay(noDelay = true): void {
+    this.#requireIp("setNoDelay");
+    setSocketOption(this.openFd(), "TCP_NODELAY", noDelay);
+  }
+
+  /**
+   * Turns TCP keep-alive on or off, optionally with its timings.
+   *
+   * @param keepAlive `true`/`false`, or the timings (which also turn it on).
+   * @throws {RangeError} for timings out of the kernel's range.
+   */
+  setKeepAlive(keepAlive: boolean | KeepAliveOptions = true): void {
+    this.#requireIp("setKeepAlive");
+    const fd = this.openFd();
+    if (typeof keepAlive === "boolean") {
+      setSocketOption(fd, "SO_KEEPALIVE", keepAlive);
+      return;
+    }
+    if (typeof keepAlive !== "object" || keepAlive === null) {
+      throw new TypeError("keepAlive must be a boolean or { time, interval, retries }");
+    }
+    if (keepAlive.time !== undefined) setSocketOption(fd, "TCP_KEEPIDLE", keepAlive.time);
+    if (keepAlive.interval !== undefined) setSocketOption(fd, "TCP_KEEPINTVL", keepAlive.interval);
+    if (keepAlive.retries !== undefined) setSocketOption(fd, "TCP_KEEPCNT", keepAlive.retries);
+    setSocketOption(fd, "SO_KEEPALIVE", true);
+  }
+
+  #requireIp(what: string): void {
+    if (this.#transport !== "tcp") throw new TypeError(`${what} applies to TCP connections only`);
+  }
+}
+
+/** A TCP connection: `Deno.TcpConn` over libc. */
+export type TcpConn = Conn<Deno.NetAddr> & Deno.TcpConn;
+/** A Unix stream connection: `Deno.UnixConn` over libc. */
+export type UnixConn = Conn<Deno.UnixAddr> & Deno.UnixConn;

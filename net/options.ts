@@ -1,0 +1,344 @@
+/**
+ * Typed socket options: each common option has a name, a level, a C type
+ * and a TypeScript value type, so `setOption("SO_RCVBUF", 65536)` and
+ * `getOption("SO_LINGER")` need no byte fiddling. Values are checked before
+ * `setsockopt` is called. Anything else goes through the raw escape hatch.
+ *
+ * @module
+ */
+
+import { checkBytes, checkFd, checkInt, checkInteger, describe } from "../ffi/checks.ts";
+import * as K from "../ffi/constants.ts";
+import { getsockopt, setsockopt } from "../ffi/syscalls.ts";
+
+/** `SO_LINGER`'s value: `null` for off, else seconds to linger. */
+export type LingerValue = { enabled: boolean; seconds: number };
+
+/** The TypeScript value type of each typed option. */
+export interface SocketOptionTypes {
+  /** Allow binding an address in TIME_WAIT. */
+  SO_REUSEADDR: boolean;
+  /** Allow several sockets to bind the same address and port (load balancing). */
+  SO_REUSEPORT: boolean;
+  /** Send TCP keep-alive probes. */
+  SO_KEEPALIVE: boolean;
+  /** Receive buffer size in bytes (the kernel doubles what you set). */
+  SO_RCVBUF: number;
+  /** Send buffer size in bytes (the kernel doubles what you set). */
+  SO_SNDBUF: number;
+  /** Linger on close: `{ enabled, seconds }`. */
+  SO_LINGER: LingerValue;
+  /** Receive timeout in milliseconds (0: none); rounded to microseconds. */
+  SO_RCVTIMEO: number;
+  /** Send timeout in milliseconds (0: none). */
+  SO_SNDTIMEO: number;
+  /** Allow sending to broadcast addresses. */
+  SO_BROADCAST: boolean;
+  /** The pending socket error (read-only; reading clears it). */
+  SO_ERROR: number;
+  /** The socket type, `SOCK_STREAM`... (read-only). */
+  SO_TYPE: number;
+  /** Bind to a network device by name (`""` unbinds; needs CAP_NET_RAW). */
+  SO_BINDTODEVICE: string;
+  /** Disable Nagle's algorithm. */
+  TCP_NODELAY: boolean;
+  /** Seconds idle before keep-alive probes start. */
+  TCP_KEEPIDLE: number;
+  /** Seconds between keep-alive probes. */
+  TCP_KEEPINTVL: number;
+  /** Unanswered probes before the connection is dropped. */
+  TCP_KEEPCNT: number;
+  /** Hold back partial frames until uncorked. */
+  TCP_CORK: boolean;
+  /** Send ACKs at once (the kernel may reset it on its own). */
+  TCP_QUICKACK: boolean;
+  /** Milliseconds unacknowledged data may stay before the connection is dropped. */
+  TCP_USER_TIMEOUT: number;
+  /** IPv4 time to live of outgoing packets (1..255). */
+  IP_TTL: number;
+  /** IPv4 type-of-service byte. */
+  IP_TOS: number;
+  /** TTL of outgoing IPv4 multicast packets (0..255). */
+  IP_MULTICAST_TTL: number;
+  /** Loop outgoing IPv4 multicast back to local sockets. */
+  IP_MULTICAST_LOOP: boolean;
+  /** Restrict an IPv6 socket to IPv6 only (no v4-mapped). */
+  IPV6_V6ONLY: boolean;
+  /** IPv6 hop limit of outgoing unicast packets (-1: route default, 0..255). */
+  IPV6_UNICAST_HOPS: number;
+}
+
+/** The name of a typed option. */
+export type SocketOptionName = keyof SocketOptionTypes;
+
+type Kind = "bool" | "int" | "linger" | "timeval" | "string" | "byte";
+
+interface OptionSpec {
+  level: number;
+  name: number;
+  kind: Kind;
+  min?: number;
+  max?: number;
+  readOnly?: boolean;
+}
+
+const INT_MAX = 0x7fffffff;
+
+/** Level, number and C type of every typed option. */
+export const SOCKET_OPTIONS: Readonly<Record<SocketOptionName, Readonly<OptionSpec>>> = Object
+  .freeze({
+    SO_REUSEADDR: { level: K.SOL_SOCKET, name: K.SO_REUSEADDR, kind: "bool" },
+    SO_REUSEPORT: { level: K.SOL_SOCKET, name: K.SO_REUSEPORT, kind: "bool" },
+    SO_KEEPALIVE: { level: K.SOL_SOCKET, name: K.SO_KEEPALIVE, kind: "bool" },
+    SO_RCVBUF: { level: K.SOL_SOCKET, name: K.SO_RCVBUF, kind: "int", min: 0, max: INT_MAX },
+    SO_SNDBUF: { level: K.SOL_SOCKET, name: K.SO_SNDBUF, kind: "int", min: 0, max: INT_MAX },
+    SO_LINGER: { level: K.SOL_SOCKET, name: K.SO_LINGER, kind: "linger" },
+    SO_RCVTIMEO: { level: K.SOL_SOCKET, name: K.SO_RCVTIMEO, kind: "timeval" },
+    SO_SNDTIMEO: { level: K.SOL_SOCKET, name: K.SO_SNDTIMEO, kind: "timeval" },
+    SO_BROADCAST: { level: K.SOL_SOCKET, name: K.SO_BROADCAST, kind: "bool" },
+    SO_ERROR: { level: K.SOL_SOCKET, name: K.SO_ERROR, kind: "int", readOnly: true },
+    SO_TYPE: { level: K.SOL_SOCKET, name: K.SO_TYPE, kind: "int", readOnly: true },
+    SO_BINDTODEVICE: { level: K.SOL_SOCKET, name: K.SO_BINDTODEVICE, kind: "string" },
+    TCP_NODELAY: { level: K.IPPROTO_TCP, name: K.TCP_NODELAY, kind: "bool" },
+    TCP_KEEPIDLE: { level: K.IPPROTO_TCP, name: K.TCP_KEEPIDLE, kind: "int", min: 1, max: 32767 },
+    TCP_KEEPINTVL: { level: K.IPPROTO_TCP, name: K.TCP_KEEPINTVL, kind: "int", min: 1, max: 32767 },
+    TCP_KEEPCNT: { level: K.IPPROTO_TCP, name: K.TCP_KEEPCNT, kind: "int", min: 1, max: 127 },
+    TCP_CORK: { level: K.IPPROTO_TCP, name: K.TCP_CORK, kind: "bool" },
+    TCP_QUICKACK: { level: K.IPPROTO_TCP, name: K.TCP_QUICKACK, kind: "bool" },
+    TCP_USER_TIMEOUT: {
+      level: K.IPPROTO_TCP,
+      name: K.TCP_USER_TIMEOUT,
+      kind: "int",
+      min: 0,
+      max: INT_MAX,
+    },
+    IP_TTL: { level: K.IPPROTO_IP, name: K.IP_TTL, kind: "int", min: 1, max: 255 },
+    IP_TOS: { level: K.IPPROTO_IP, name: K.IP_TOS, kind: "int", min: 0, max: 255 },
+    IP_MULTICAST_TTL: {
+      level: K.IPPROTO_IP,
+      name: K.IP_MULTICAST_TTL,
+      kind: "int",
+      min: 0,
+      max: 255,
+    },
+    IP_MULTICAST_LOOP: { level: K.IPPROTO_IP, name: K.IP_MULTICAST_LOOP, kind: "bool" },
+    IPV6_V6ONLY: { level: K.IPPROTO_IPV6, name: K.IPV6_V6ONLY, kind: "bool" },
+    IPV6_UNICAST_HOPS: {
+      level: K.IPPROTO_IPV6,
+      name: K.IPV6_UNICAST_HOPS,
+      kind: "int",
+      min: -1,
+      max: 255,
+    },
+  });
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function specOf(option: unknown): OptionSpec {
+  if (typeof option !== "string" || !Object.hasOwn(SOCKET_OPTIONS, option)) {
+    throw new TypeError(
+      `unknown socket option ${
+        typeof option === "string" ? JSON.stringify(option) : describe(option)
+      }; ` +
+        "use setOptionRaw/getOptionRaw for options without a typed form",
+    );
+  }
+  return SOCKET_OPTIONS[option as SocketOptionName];
+}
+
+function intBytes(value: number): Uint8Array {
+  return new Uint8Array(new Int32Array([value]).buffer);
+}
+
+/** Encodes a typed option value; throws before anything reaches libc. */
+function encodeOption(option: string, spec: OptionSpec, value: unknown): Uint8Array {
+  switch (spec.kind) {
+    case "bool":
+      if (typeof value !== "boolean") {
+        throw new TypeError(`${option} takes a boolean, got ${describe(value)}`);
+      }
+      return intBytes(value ? 1 : 0);
+    case "int":
+    case "byte":
+      return intBytes(checkInteger(value, option, spec.min ?? -0x80000000, spec.max ?? INT_MAX));
+    case "linger": {
+      if (typeof value !== "object" || value === null) {
+        throw new TypeError(
+          `${option} takes { enabled: boolean, seconds: number }, got ${describe(value)}`,
+        );
+      }
+      const { enabled, seconds } = value as LingerValue;
+      if (typeof enabled !== "boolean") throw new TypeError(`${option}.enabled must be a boolean`);
+      checkInteger(seconds, `${option}.seconds`, 0, INT_MAX);
+      return new Uint8Array(new Int32Array([enabled ? 1 : 0, seconds]).buffer);
+    }
+    case "timeval": {
+      if (typeof value !== "number") {
+        throw new TypeError(`${option} takes milliseconds, got ${describe(value)}`);
+      }
+      if (!Number.isFinite(value) || value < 0 || value > 1e15) {
+        throw new RangeError(`${option} must be a finite number of milliseconds ≥ 0, got ${value}`);
+      }
+      const micros = BigInt(Math.round(value * 1000));
+      return new Uint8Array(new BigInt64Array([micros / 1_000_000n, micros % 1_000_000n]).buffer);
+    }
+    case "string": {
+      if (typeof value !== "string") {
+        throw new TypeError(`${option} takes a string, got ${describe(value)}`);
+      }
+      const bytes = encoder.encode(value);
+      if (bytes.includes(0)) throw new TypeError(`${option} must not contain NUL`);
+      if (bytes.byteLength > 15) {
+        throw new RangeError(`${option}: interface names are at most 15 bytes`);
+      }
+      const out = new Uint8Array(bytes.byteLength + 1);
+      out.set(bytes);
+      return out;
+    }
+  }
+}
+
+/**
+ * Sets a typed socket option on a descriptor.
+ *
+ * @param fd the socket.
+ * @param option the option's name, e.g. `"SO_RCVBUF"`.
+ * @param value its value, of the option's type.
+ * @throws {TypeError} for an unknown option or a value of the wrong type.
+ * @throws {RangeError} for a value out of the option's range.
+ * @throws {SocketError} when the kernel refuses (e.g. `ENOPROTOOPT` on the wrong socket type).
+ * @example
+ * ```ts
+ * import { AF_INET, close, SOCK_STREAM, socket } from "../ffi/mod.ts";
+ * import { getSocketOption, setSocketOption } from "./options.ts";
+ * const fd = socket(AF_INET, SOCK_STREAM, 0);
+ * setSocketOption(fd, "TCP_NODELAY", true);
+ * getSocketOption(fd, "TCP_NODELAY"); // true
+ * close(fd);
+ * ```
+ */
+export function setSocketOption<N extends SocketOptionName>(
+  fd: number,
+  option: N,
+  value: SocketOptionTypes[N],
+): void {
+  checkFd(fd);
+  const spec = specOf(option);
+  if (spec.readOnly) throw new TypeError(`${option} is read-only`);
+  const bytes = encodeOption(option, spec, value);
+  setsockopt(fd, spec.level, spec.name, bytes);
+}
+
+/**
+ * Reads a typed socket option from the kernel.
+ *
+ * @param fd the socket.
+ * @param option the option's name.
+ * @returns the value, of the option's type.
+ * @throws {TypeError} for an unknown option.
+ * @throws {SocketError} when the kernel refuses.
+ * @example
+ * ```ts ignore
+ * import { getSocketOption } from "./options.ts";
+ * declare const fd: number;
+ * getSocketOption(fd, "SO_RCVBUF"); // e.g. 131072
+ * ```
+ */
+export function getSocketOption<N extends SocketOptionName>(
+  fd: number,
+  option: N,
+): SocketOptionTypes[N] {
+  checkFd(fd);
+  const spec = specOf(option);
+  const bytes = new Uint8Array(
+    spec.kind === "timeval" ? 16 : spec.kind === "string" ? 16 : spec.kind === "linger" ? 8 : 4,
+  );
+  const len = new Uint32Array([bytes.byteLength]);
+  getsockopt(fd, spec.level, spec.name, bytes, len);
+  const view = new DataView(bytes.buffer);
+  let value: unknown;
+  switch (spec.kind) {
+    case "bool":
+      value = view.getInt32(0, true) !== 0;
+      break;
+    case "int":
+    case "byte":
+      // Some IP options may be returned as a single byte.
+      value = len[0] === 1 ? bytes[0] : view.getInt32(0, true);
+      break;
+    case "linger":
+      value = { enabled: view.getInt32(0, true) !== 0, seconds: view.getInt32(4, true) };
+      break;
+    case "timeval":
+      value = Number(view.getBigInt64(0, true)) * 1000 + Number(view.getBigInt64(8, true)) / 1000;
+      break;
+    case "string": {
+      const used = bytes.subarray(0, len[0]);
+      const nul = used.indexOf(0);
+      value = decoder.decode(nul === -1 ? used : used.subarray(0, nul));
+      break;
+    }
+  }
+  return value as SocketOptionTypes[N];
+}
+
+/**
+ * Sets any option as raw bytes (the escape hatch for options without a typed form).
+ *
+ * @param fd the socket.
+ * @param level the level (`SOL_SOCKET`, `IPPROTO_TCP`, ...).
+ * @param name the option number.
+ * @param value the bytes the kernel expects.
+ * @throws {SocketError} when the kernel refuses.
+ * @example
+ * ```ts ignore
+ * import { setSocketOptionRaw } from "./options.ts";
+ * import { SO_PRIORITY, SOL_SOCKET } from "../ffi/constants.ts";
+ * declare const fd: number;
+ * setSocketOptionRaw(fd, SOL_SOCKET, SO_PRIORITY, new Uint8Array(new Int32Array([6]).buffer));
+ * ```
+ */
+export function setSocketOptionRaw(
+  fd: number,
+  level: number,
+  name: number,
+  value: Uint8Array,
+): void {
+  setsockopt(
+    checkFd(fd),
+    checkInt(level, "level"),
+    checkInt(name, "name"),
+    checkBytes(value, "value"),
+  );
+}
+
+/**
+ * Reads any option as raw bytes.
+ *
+ * @param fd the socket.
+ * @param level the level.
+ * @param name the option number.
+ * @param size the most bytes to read (default 256).
+ * @returns the bytes the kernel returned (exactly as many as it reported).
+ * @throws {SocketError} when the kernel refuses.
+ * @example
+ * ```ts ignore
+ * import { getSocketOptionRaw } from "./options.ts";
+ * import { TCP_INFO, IPPROTO_TCP } from "../ffi/constants.ts";
+ * declare const fd: number;
+ * const info = getSocketOptionRaw(fd, IPPROTO_TCP, TCP_INFO, 232);
+ * ```
+ */
+export function getSocketOptionRaw(
+  fd: number,
+  level: number,
+  name: number,
+  size = 256,
+): Uint8Array {
+  checkInteger(size, "size", 0, 65536);
+  const bytes = new Uint8Array(size);
+  const len = new Uint32Array([size]);
+  getsockopt(checkFd(fd), checkInt(level, "level"), checkInt(name, "name"), bytes, len);
+  return bytes.slice(0, len[0]);
+}

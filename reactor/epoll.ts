@@ -1,0 +1,174 @@
+/**
+ * Linux epoll backend: edge-triggered, one registration per descriptor for
+ * both directions, an eventfd as waker.
+ *
+ * @module
+ */
+
+import {
+  EBADF,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  EINTR,
+  ENOENT,
+  EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD,
+  EPOLL_CTL_DEL,
+  EPOLLERR,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  EPOLLRDHUP,
+} from "../ffi/constants.ts";
+import { SocketError } from "../ffi/errors.ts";
+import { errno, libc } from "../ffi/libc.ts";
+import { type Poller, READABLE, WRITABLE } from "./poller.ts";
+
+const WAKER_TOKEN = 0xffffffff;
+const IN_BITS = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+const OUT_BITS = EPOLLOUT | EPOLLHUP | EPOLLERR;
+// `>>> 0` keeps EPOLLET (bit 31) an unsigned value for the Uint32Array.
+const INTEREST = (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) >>> 0;
+
+/** An epoll-based {@linkcode Poller}. */
+export class EpollPoller implements Poller {
+  readonly name = "epoll";
+  readonly edgeTriggered = true;
+  readonly #epfd: number;
+  readonly #wakefd: number;
+  readonly #capacity: number;
+  // struct epoll_event is 12 bytes, packed: u32 events, u64 data. Every
+  // field sits at a multiple of 4, so one Uint32Array reads them all:
+  // [3i] events, [3i+1] fd (low half of data), [3i+2] token (high half).
+  readonly #events: Uint8Array;
+  readonly #words: Uint32Array;
+  // The blocking wait writes into its own buffer: it runs on a helper
+  // thread while the JavaScript thread may still poll with #events.
+  readonly #waitEvents: Uint8Array;
+  readonly #waitWords: Uint32Array;
+  #current: Uint32Array;
+  readonly #ctl = new Uint32Array(3);
+  readonly #ctlBytes = new Uint8Array(this.#ctl.buffer);
+  readonly #wakeValue = new BigUint64Array([1n]);
+  readonly #wakeBytes = new Uint8Array(this.#wakeValue.buffer);
+  readonly #drain = new Uint8Array(8);
+  #wakePending = false;
+
+  /**
+   * @param capacity how many events one poll returns at most.
+   * @throws {SocketError} when epoll or eventfd cannot be created.
+   */
+  constructor(capacity = 1024) {
+    const c = libc();
+    this.#capacity = capacity;
+    this.#events = new Uint8Array(12 * capacity);
+    this.#words = new Uint32Array(this.#events.buffer);
+    this.#waitEvents = new Uint8Array(12 * capacity);
+    this.#waitWords = new Uint32Array(this.#waitEvents.buffer);
+    this.#current = this.#words;
+    this.#epfd = c.epoll_create1(EPOLL_CLOEXEC);
+    if (this.#epfd === -1) throw new SocketError(errno(), "epoll_create1");
+    this.#wakefd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (this.#wakefd === -1) {
+      const e = errno();
+      c.close(this.#epfd);
+      throw new SocketError(e, "eventfd");
+    }
+    this.#ctl[0] = (EPOLLIN | EPOLLET) >>> 0;
+    this.#ctl[1] = this.#wakefd;
+    this.#ctl[2] = WAKER_TOKEN;
+    if (c.epoll_ctl(this.#epfd, EPOLL_CTL_ADD, this.#wakefd, this.#ctlBytes) === -1) {
+      throw new SocketError(errno(), "epoll_ctl");
+    }
+  }
+
+  add(fd: number, token: number): void {
+    this.#ctl[0] = INTEREST;
+    this.#ctl[1] = fd;
+    this.#ctl[2] = token;
+    if (libc().epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, this.#ctlBytes) === -1) {
+      throw new SocketError(errno(), "epoll_ctl");
+    }
+  }
+
+  want(_fd: number, _read: boolean, _write: boolean): void {
+    // Edge-triggered: the registration already covers both directions.
+  }
+
+  remove(fd: number): void {
+    if (libc().epoll_ctl(this.#epfd, EPOLL_CTL_DEL, fd, this.#ctlBytes) === -1) {
+      const e = errno();
+      // ENOENT: never added (a socket whose registration failed). Anything
+      // else (EBADF) means the descriptor is already gone; the kernel then
+      // dropped the registration itself.
+      if (e !== ENOENT && e !== EBADF) throw new SocketError(e, "epoll_ctl");
+    }
+  }
+
+  pollNow(): number {
+    const c = libc();
+    let n: number;
+    do n = c.epoll_wait(this.#epfd, this.#events, this.#capacity, 0); while (
+      n === -1 && errno() === EINTR
+    );
+    if (n === -1) throw new SocketError(errno(), "epoll_wait");
+    this.#current = this.#words;
+    return this.#filterWaker(n);
+  }
+
+  async wait(): Promise<number> {
+    const n = await libc().epoll_wait_blocking(
+      this.#epfd,
+      this.#waitEvents,
+      this.#capacity,
+      -1,
+    );
+    // -1 here can only be EINTR (errno belongs to the helper thread): report
+    // no events and let the loop poll again.
+    this.#current = this.#waitWords;
+    return n < 0 ? 0 : this.#filterWaker(n);
+  }
+
+  /** Drops the waker's event from the list (it is not a socket's). */
+  #filterWaker(n: number): number {
+    const w = this.#current;
+    for (let i = 0; i < n; i++) {
+      if (w[3 * i + 2] === WAKER_TOKEN && w[3 * i + 1] === this.#wakefd) {
+        libc().read(this.#wakefd, this.#drain, 8);
+        this.#wakePending = false;
+        const last = 3 * (n - 1);
+        w[3 * i] = w[last];
+        w[3 * i + 1] = w[last + 1];
+        w[3 * i + 2] = w[last + 2];
+        return n - 1;
+      }
+    }
+    return n;
+  }
+
+  wake(): void {
+    if (this.#wakePending) return;
+    this.#wakePending = true;
+    libc().write(this.#wakefd, this.#wakeBytes, 8);
+  }
+
+  fdAt(i: number): number {
+    return this.#current[3 * i + 1];
+  }
+
+  tokenAt(i: number): number {
+    return this.#current[3 * i + 2];
+  }
+
+  readinessAt(i: number): number {
+    const ev = this.#current[3 * i];
+    return ((ev & IN_BITS) !== 0 ? READABLE : 0) | ((ev & OUT_BITS) !== 0 ? WRITABLE : 0);
+  }
+
+  close(): void {
+    const c = libc();
+    c.close(this.#wakefd);
+    c.close(this.#epfd);
+  }
+}

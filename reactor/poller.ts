@@ -1,0 +1,53 @@
+/**
+ * The small interface every readiness backend implements (epoll, poll). The
+ * reactor knows descriptors and readiness, never connections.
+ *
+ * @module
+ */
+
+/** Readiness bit: the descriptor can be read (or accepted) without blocking. */
+export const READABLE = 1;
+/** Readiness bit: the descriptor can be written (or a connect finished). */
+export const WRITABLE = 2;
+
+/**
+ * A readiness backend. Backends report edges or levels in a common form:
+ * after {@linkcode Poller.pollNow} or {@linkcode Poller.wait} returns `n`,
+ * entries `0..n-1` are read with {@linkcode Poller.fdAt},
+ * {@linkcode Poller.tokenAt} and {@linkcode Poller.readinessAt}.
+ */
+export interface Poller {
+  /** `"epoll"` or `"poll"`. */
+  readonly name: string;
+  /** True when the backend delivers edges (each readiness change once). */
+  readonly edgeTriggered: boolean;
+  /**
+   * Starts watching `fd` (for reading and writing); `token` comes back with
+   * its events, so a stale event for a reused descriptor number can be told apart.
+   */
+  add(fd: number, token: number): void;
+  /**
+   * Says which directions somebody waits for (level-triggered backends only
+   * watch those; edge-triggered ones ignore it).
+   */
+  want(fd: number, read: boolean, write: boolean): void;
+  /** Stops watching `fd`; call before closing it. */
+  remove(fd: number): void;
+  /** Collects ready events without blocking; returns how many. */
+  pollNow(): number;
+  /**
+   * Blocks on a helper thread until an event or {@linkcode Poller.wake};
+   * returns how many events (a wake-up alone may return 0).
+   */
+  wait(): Promise<number>;
+  /** Interrupts a pending {@linkcode Poller.wait} from the JavaScript thread. */
+  wake(): void;
+  /** The descriptor of event `i`. */
+  fdAt(i: number): number;
+  /** The token of event `i`. */
+  tokenAt(i: number): number;
+  /** `READABLE | WRITABLE` of event `i` (errors and hang-ups set both). */
+  readinessAt(i: number): number;
+  /** Releases the backend's own descriptors. */
+  close(): void;
+}
