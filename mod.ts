@@ -39,8 +39,15 @@ export {
   setSocketOptionRaw,
   SOCKET_OPTIONS,
 } from "./net/options.ts";
-export type { LingerValue, SocketOptionName, SocketOptionTypes } from "./net/options.ts";
-export { type PollerKind, reactor, setPoller } from "./reactor/reactor.ts";
+export type {
+  Kind,
+  LingerValue,
+  OptionSpec,
+  SocketOptionName,
+  SocketOptionTypes,
+} from "./net/options.ts";
+export { IoSource, type PollerKind, Reactor, reactor, setPoller } from "./reactor/reactor.ts";
+export { type Poller, READABLE, WRITABLE } from "./reactor/poller.ts";
 
 export * from "./ffi/convert.ts";
 export * from "./ffi/constants.ts";

@@ -8,7 +8,7 @@ const C: Record<keyof typeof LINUX_CONSTANTS, number> = LINUX_CONSTANTS;
 const E: Record<keyof typeof LINUX_ERRNO, number> = LINUX_ERRNO;
 
 /** errno values of the OS we run on, by C name (e.g. `ERRNO.ECONNREFUSED`). */
-export const ERRNO: Readonly<Record<keyof typeof LINUX_ERRNO, number>> = Object.freeze({ ...E });
+export const ERRNO: Readonly<Record<string, number>> = Object.freeze({ ...E });
 
 /** Protocol family (same value as the AF_ constant) `PF_UNSPEC` (C constant of the same name). */
 export const PF_UNSPEC: number = C.PF_UNSPEC;

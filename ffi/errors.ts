@@ -83,6 +83,8 @@ export class SocketError extends Error {
   readonly syscall: string;
 
   /**
+   * Creates the error for a failed call; the message comes from `strerror`.
+   *
    * @param errnoValue the errno of the failure.
    * @param syscall the name of the failing libc call.
    * @param detail optional context appended to the message (an address, a path).

@@ -33,5 +33,5 @@ export * from "./structs.ts";
 export * from "./convert.ts";
 export * from "./bytes.ts";
 export { errnoName, lastError, SocketError, strerror } from "./errors.ts";
-export { errno, libc, libraryPath } from "./libc.ts";
+export { errno, type Libc, libc, libraryPath, LINUX_SYMBOLS } from "./libc.ts";
 export { MAX_IO_COUNT } from "./checks.ts";

@@ -55,6 +55,8 @@ export class AddrInfoError extends Error {
   /** The name that was looked up. */
   readonly hostname: string | null;
   /**
+   * Creates the error; the message comes from `gai_strerror`.
+   *
    * @param code the `EAI_*` code.
    * @param hostname the name looked up.
    */

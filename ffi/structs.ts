@@ -84,6 +84,8 @@ export class StructLayout<T extends Record<string, number | bigint | Uint8Array>
   readonly #byName: Map<string, Field>;
 
   /**
+   * Declares a layout; fields must lie inside `size`.
+   *
    * @param name the C name.
    * @param size `sizeof` in bytes.
    * @param specs `[name, offset, size, type, order]` per field.
@@ -477,7 +479,20 @@ export const pollfd: StructLayout<Pollfd> = new StructLayout("struct pollfd", 8,
 ]);
 
 /** Byte offsets of `struct addrinfo` (48 bytes on 64-bit Linux). */
-export const ADDRINFO = Object.freeze({
+export const ADDRINFO: Readonly<
+  Record<
+    | "size"
+    | "ai_flags"
+    | "ai_family"
+    | "ai_socktype"
+    | "ai_protocol"
+    | "ai_addrlen"
+    | "ai_addr"
+    | "ai_canonname"
+    | "ai_next",
+    number
+  >
+> = Object.freeze({
   size: 48,
   ai_flags: 0,
   ai_family: 4,

@@ -71,14 +71,22 @@ export interface SocketOptionTypes {
 /** The name of a typed option. */
 export type SocketOptionName = keyof SocketOptionTypes;
 
-type Kind = "bool" | "int" | "linger" | "timeval" | "string" | "byte";
+/** The C representation of an option value. */
+export type Kind = "bool" | "int" | "linger" | "timeval" | "string" | "byte";
 
-interface OptionSpec {
+/** How a typed option is stored: level, number, C type and range. */
+export interface OptionSpec {
+  /** The level (`SOL_SOCKET`, `IPPROTO_TCP`, ...). */
   level: number;
+  /** The option number. */
   name: number;
+  /** The C representation. */
   kind: Kind;
+  /** Smallest allowed integer value. */
   min?: number;
+  /** Largest allowed integer value. */
   max?: number;
+  /** True for options the kernel only reports. */
   readOnly?: boolean;
 }
 

@@ -265,6 +265,7 @@ function localAddress(fd: number, transport: "tcp" | "unix"): Deno.NetAddr | Den
  * ```
  */
 export function listen(options: TcpListenOptions): Listener<TcpConn, Deno.NetAddr>;
+/** Listens on a Unix stream socket path; see the TCP overload above. */
 export function listen(options: UnixListenOptions): Listener<UnixConn, Deno.UnixAddr>;
 export function listen(
   options: TcpListenOptions | UnixListenOptions,
@@ -334,6 +335,7 @@ export function listen(
  * ```
  */
 export function connect(options: TcpConnectOptions): Promise<TcpConn>;
+/** Connects to a Unix stream socket path; see the TCP overload above. */
 export function connect(options: UnixConnectOptions): Promise<UnixConn>;
 export async function connect(
   options: TcpConnectOptions | UnixConnectOptions,

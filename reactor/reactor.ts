@@ -45,6 +45,8 @@ export class IoSource {
   /** @internal */ readonly writeExecutor: (res: Resolve, rej: Reject) => void;
 
   /**
+   * Creates the source of a registration (the reactor does this in `register`).
+   *
    * @param fd the descriptor.
    * @param token the registration token.
    */
@@ -87,7 +89,11 @@ export class Reactor {
   #blocking = false;
   #unrefTimer: ReturnType<typeof setInterval> | undefined;
 
-  /** @param poller the backend. */
+  /**
+   * Creates a reactor over a backend; use {@linkcode reactor} for the thread's own.
+   *
+   * @param poller the backend.
+   */
   constructor(poller: Poller) {
     this.#poller = poller;
   }

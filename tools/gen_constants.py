@@ -55,7 +55,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "--exports":
            "const C: Record<keyof typeof LINUX_CONSTANTS, number> = LINUX_CONSTANTS;",
            "const E: Record<keyof typeof LINUX_ERRNO, number> = LINUX_ERRNO;", "",
            "/** errno values of the OS we run on, by C name (e.g. `ERRNO.ECONNREFUSED`). */",
-           "export const ERRNO: Readonly<Record<keyof typeof LINUX_ERRNO, number>> = Object.freeze({ ...E });", ""]
+           "export const ERRNO: Readonly<Record<string, number>> = Object.freeze({ ...E });", ""]
     for name, value in values:
         out.append(f"/** {describe(name)} `{name}` (C constant of the same name). */")
         out.append(f"export const {name}: number = C.{name};")
