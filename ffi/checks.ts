@@ -186,6 +186,8 @@ export function checkLength(
  * @param buffer the struct buffer (may be null together with `len`).
  * @param len the length cell.
  * @param what the call, for messages.
+ * @param bufferName the buffer argument's name, for messages.
+ * @param lenName the cell argument's name, for messages.
  * @throws {TypeError | RangeError} when they do not match.
  * @example
  * ```ts
@@ -197,23 +199,53 @@ export function checkLengthCell(
   buffer: Uint8Array | null,
   len: Uint32Array | null,
   what: string,
+  bufferName = "addr",
+  lenName = "addrlen",
 ): void {
   if (buffer === null && len === null) return;
   if (buffer === null || len === null) {
-    throw new TypeError(`${what}: address and length must both be given or both be null`);
+    throw new TypeError(`${what}: ${bufferName} and ${lenName} must both be given or both be null`);
   }
-  const capacity = byteLengthOf(buffer, `${what}: address`);
+  const capacity = byteLengthOf(buffer, `${what}: ${bufferName}`);
   if (
     apply(getTypedArrayName, len, []) !== "Uint32Array" ||
     (apply(getByteLength, len, []) as number) < 4
   ) {
-    throw new TypeError(`${what}: length must be a Uint32Array of at least one element`);
+    throw new TypeError(`${what}: ${lenName} must be a Uint32Array of at least one element`);
   }
   if (len[0] > capacity) {
     throw new RangeError(
-      `${what}: length (${len[0]}) is larger than the address buffer (${capacity})`,
+      `${what}: ${lenName} (${len[0]}) is larger than ${bufferName}.byteLength (${capacity})`,
     );
   }
+}
+
+/**
+ * Checks an `int[count]` out-argument (`socketpair`'s `sv`, `pipe2`'s `fds`):
+ * a genuine `Int32Array` whose true byte length (read through the built-in
+ * getter, not a redefinable `length`) holds `count` elements.
+ *
+ * @param value the argument.
+ * @param name its name, for the message.
+ * @param count how many `int`s the kernel writes.
+ * @returns the array.
+ * @throws {TypeError} for anything else.
+ * @example
+ * ```ts
+ * import { checkInt32Array } from "./checks.ts";
+ * checkInt32Array(new Int32Array(2), "sv", 2);
+ * ```
+ */
+export function checkInt32Array(value: unknown, name: string, count: number): Int32Array {
+  if (
+    apply(getTypedArrayName, value, []) !== "Int32Array" ||
+    (apply(getByteLength, value, []) as number) < count * 4
+  ) {
+    throw new TypeError(
+      `${name} must be an Int32Array of at least ${count} elements, got ${describe(value)}`,
+    );
+  }
+  return value as Int32Array;
 }
 
 /**

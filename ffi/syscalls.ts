@@ -16,9 +16,12 @@
  */
 
 import {
+  byteLengthOf,
   checkBytes,
   checkFd,
   checkInt,
+  checkInt32Array,
+  checkInteger,
   checkLength,
   checkLengthCell,
   MAX_IO_COUNT,
@@ -80,9 +83,7 @@ export function socket(domain: number, type: number, protocol = 0): number {
  * ```
  */
 export function socketpair(domain: number, type: number, protocol: number, sv: Int32Array): void {
-  if (!(sv instanceof Int32Array) || sv.length < 2) {
-    throw new TypeError("sv must be an Int32Array of at least two elements");
-  }
+  checkInt32Array(sv, "sv", 2);
   const r = libc().socketpair(
     checkInt(domain, "domain"),
     checkInt(type, "type"),
@@ -520,7 +521,8 @@ export function getsockopt(
   checkFd(fd);
   checkInt(level, "level");
   checkInt(optname, "optname");
-  checkLengthCell(optval, optlen, "getsockopt");
+  checkBytes(optval, "optval");
+  checkLengthCell(optval, optlen, "getsockopt", "optval", "optlen");
   if (libc().getsockopt(fd, level, optname, optval, optlen) === -1) fail("getsockopt");
   return optlen[0];
 }
@@ -545,6 +547,7 @@ export function getsockopt(
  */
 export function getsockname(fd: number, addr: Uint8Array, addrlen: Uint32Array): void {
   checkFd(fd);
+  checkBytes(addr, "addr");
   checkLengthCell(addr, addrlen, "getsockname");
   if (libc().getsockname(fd, addr, addrlen) === -1) fail("getsockname");
 }
@@ -566,6 +569,7 @@ export function getsockname(fd: number, addr: Uint8Array, addrlen: Uint32Array):
  */
 export function getpeername(fd: number, addr: Uint8Array, addrlen: Uint32Array): void {
   checkFd(fd);
+  checkBytes(addr, "addr");
   checkLengthCell(addr, addrlen, "getpeername");
   if (libc().getpeername(fd, addr, addrlen) === -1) fail("getpeername");
 }
@@ -594,7 +598,7 @@ export function fcntl(fd: number, cmd: number, arg = 0): number {
   checkInt(arg, "arg");
   if (cmd !== F_GETFL && cmd !== F_SETFL && cmd !== F_GETFD && cmd !== F_SETFD) {
     throw new RangeError(
-      `fcntl: only F_GETFL, F_SETFL, F_GETFD and F_SETFD are supported, got ${cmd}`,
+      `fcntl: cmd must be F_GETFL, F_SETFL, F_GETFD or F_SETFD (the others take pointers or have other contracts), got ${cmd}`,
     );
   }
   const r = libc().fcntl(fd, cmd, arg);
@@ -618,9 +622,7 @@ export function fcntl(fd: number, cmd: number, arg = 0): number {
  * ```
  */
 export function pipe2(fds: Int32Array, flags = 0): void {
-  if (!(fds instanceof Int32Array) || fds.length < 2) {
-    throw new TypeError("fds must be an Int32Array of at least two elements");
-  }
+  checkInt32Array(fds, "fds", 2);
   if (libc().pipe2(fds, checkInt(flags, "flags")) === -1) fail("pipe2");
 }
 
@@ -654,9 +656,12 @@ export function poll(fds: Uint8Array, nfds: number, timeout: number): number {
 }
 
 function checkInteger32Count(fds: Uint8Array, nfds: number): void {
-  checkLength(nfds, "nfds");
-  if (nfds * 8 > fds.byteLength) {
-    throw new RangeError(`nfds (${nfds}) needs ${nfds * 8} bytes, fds holds ${fds.byteLength}`);
+  // The true length (a redefined fds.byteLength must not let poll write revents past fds),
+  // and nfds itself: checkLength would let `undefined` through as "the default".
+  const capacity = byteLengthOf(fds, "fds");
+  checkInteger(nfds, "nfds", 0, 0xffffffff);
+  if (nfds * 8 > capacity) {
+    throw new RangeError(`nfds (${nfds}) needs ${nfds * 8} bytes, fds holds ${capacity}`);
   }
 }
 
