@@ -188,6 +188,9 @@ export function checkLength(
  * @param what the call, for messages.
  * @param bufferName the buffer argument's name, for messages.
  * @param lenName the cell argument's name, for messages.
+ * @returns a private cell holding the checked capacity, to hand to the
+ *   kernel instead of `len` (copy its value back to `len` after the call),
+ *   or null when both are null.
  * @throws {TypeError | RangeError} when they do not match.
  * @example
  * ```ts
@@ -201,8 +204,8 @@ export function checkLengthCell(
   what: string,
   bufferName = "addr",
   lenName = "addrlen",
-): void {
-  if (buffer === null && len === null) return;
+): Uint32Array | null {
+  if (buffer === null && len === null) return null;
   if (buffer === null || len === null) {
     throw new TypeError(`${what}: ${bufferName} and ${lenName} must both be given or both be null`);
   }
@@ -218,7 +221,13 @@ export function checkLengthCell(
       `${what}: ${lenName} (${len[0]}) is larger than ${bufferName}.byteLength (${capacity})`,
     );
   }
+  // The kernel gets a private copy of the checked capacity: a cell in
+  // shared memory could otherwise be raised by another thread after the check.
+  privateCell[0] = capacity < len[0] ? capacity : len[0];
+  return privateCell;
 }
+
+const privateCell = new Uint32Array(1);
 
 /**
  * Checks an `int[count]` out-argument (`socketpair`'s `sv`, `pipe2`'s `fds`):

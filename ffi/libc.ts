@@ -17,7 +17,7 @@
  * send, recv, sendto, recvfrom) where it is `u32`: Deno's fast path takes a
  * `usize` only as a bigint (a number costs ~100 ns per call here, a `u32`
  * ~15 ns), lengths there are clamped to `MAX_RW_COUNT` first, and Deno's
- * trampolines zero-extend 32-bit arguments (tests/libc_test.ts proves it with
+ * trampolines zero-extend 32-bit arguments (tests/constants_test.ts proves it with
  * `strnlen`). `socklen_t` is `u32`. `ssize_t` results
  * are declared `i32`: Linux moves at most `MAX_RW_COUNT` (0x7ffff000) bytes
  * per call, so the low 32 bits are the whole value, and an `i32` result is a

@@ -186,11 +186,12 @@ export function accept4(
   flags: number,
 ): number {
   checkFd(fd);
-  checkLengthCell(addr, addrlen, "accept");
   checkInt(flags, "flags");
+  const cell = checkLengthCell(addr, addrlen, "accept");
   const c = libc();
   let r: number;
-  do r = c.accept4(fd, addr, addrlen, flags); while (r === -1 && errno() === EINTR);
+  do r = c.accept4(fd, addr, cell, flags); while (r === -1 && errno() === EINTR);
+  if (cell !== null) addrlen![0] = cell[0];
   if (r === -1) fail(flags === 0 ? "accept" : "accept4");
   return r;
 }
@@ -410,12 +411,13 @@ export function recvfrom(
   checkBytes(buf, "buf");
   const len = checkLength(n, "n", ["buf", buf]);
   checkInt(flags, "flags");
-  checkLengthCell(addr, addrlen, "recvfrom");
+  const cell = checkLengthCell(addr, addrlen, "recvfrom");
   const c = libc();
   let r: number;
-  do r = c.recvfrom(fd, buf, ioCount(len), flags, addr, addrlen); while (
+  do r = c.recvfrom(fd, buf, ioCount(len), flags, addr, cell); while (
     r === -1 && errno() === EINTR
   );
+  if (cell !== null) addrlen![0] = cell[0];
   if (r === -1) fail("recvfrom");
   return r;
 }
@@ -522,9 +524,9 @@ export function getsockopt(
   checkInt(level, "level");
   checkInt(optname, "optname");
   checkBytes(optval, "optval");
-  checkLengthCell(optval, optlen, "getsockopt", "optval", "optlen");
-  if (libc().getsockopt(fd, level, optname, optval, optlen) === -1) fail("getsockopt");
-  return optlen[0];
+  const cell = checkLengthCell(optval, optlen, "getsockopt", "optval", "optlen")!;
+  if (libc().getsockopt(fd, level, optname, optval, cell) === -1) fail("getsockopt");
+  return optlen[0] = cell[0];
 }
 
 /**
@@ -548,8 +550,9 @@ export function getsockopt(
 export function getsockname(fd: number, addr: Uint8Array, addrlen: Uint32Array): void {
   checkFd(fd);
   checkBytes(addr, "addr");
-  checkLengthCell(addr, addrlen, "getsockname");
-  if (libc().getsockname(fd, addr, addrlen) === -1) fail("getsockname");
+  const cell = checkLengthCell(addr, addrlen, "getsockname")!;
+  if (libc().getsockname(fd, addr, cell) === -1) fail("getsockname");
+  addrlen[0] = cell[0];
 }
 
 /**
@@ -570,8 +573,9 @@ export function getsockname(fd: number, addr: Uint8Array, addrlen: Uint32Array):
 export function getpeername(fd: number, addr: Uint8Array, addrlen: Uint32Array): void {
   checkFd(fd);
   checkBytes(addr, "addr");
-  checkLengthCell(addr, addrlen, "getpeername");
-  if (libc().getpeername(fd, addr, addrlen) === -1) fail("getpeername");
+  const cell = checkLengthCell(addr, addrlen, "getpeername")!;
+  if (libc().getpeername(fd, addr, cell) === -1) fail("getpeername");
+  addrlen[0] = cell[0];
 }
 
 /**
