@@ -80,6 +80,24 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
     return this.#remote ??= this.#address("getpeername");
   }
 
+  /**
+   * Closes the connection: pending operations reject with
+   * `Deno.errors.BadResource` and the descriptor is released. Addresses not
+   * read yet are read first, so `localAddr`/`remoteAddr` stay readable after
+   * close, as in Deno. A second call does nothing.
+   */
+  override close(): void {
+    if (this.handleFd >= 0 && (this.#local === undefined || this.#remote === undefined)) {
+      try {
+        this.#local ??= this.#address("getsockname");
+        this.#remote ??= this.#address("getpeername");
+      } catch {
+        // Never connected, or reset: there is no address to keep.
+      }
+    }
+    super.close();
+  }
+
   #address(call: "getsockname" | "getpeername"): A {
     const fd = this.openFd();
     const bytes = new Uint8Array(128);

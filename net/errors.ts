@@ -16,6 +16,7 @@ import {
   ECONNRESET,
   EHOSTUNREACH,
   ENETUNREACH,
+  ENOENT,
   ENOTCONN,
   EPERM,
   EPIPE,
@@ -39,6 +40,8 @@ const DENO_CLASSES: Map<number, new (message: string) => Error> = new Map<
   [EPERM, Deno.errors.PermissionDenied],
   [ENETUNREACH, Deno.errors.NetworkUnreachable],
   [EHOSTUNREACH, Deno.errors.NetworkUnreachable],
+  // A Unix socket path that does not exist (connect, or bind in a missing directory).
+  [ENOENT, Deno.errors.NotFound],
 ]);
 
 /**

@@ -103,6 +103,8 @@ const ZERO = new Uint8Array(new Int32Array([0]).buffer);
 // Out of descriptors or memory: retry accept after a pause instead of spinning.
 const ACCEPT_BACKOFF_FIRST_MS = 5;
 const ACCEPT_BACKOFF_MAX_MS = 1000;
+// A Unix connect refused with EAGAIN (full backlog) is retried after 1, 2, 4 ... ms up to this.
+const CONNECT_RETRY_MAX_MS = 50;
 
 /**
  * A listening socket: `accept()`, async iteration, `addr`, `close()`,
@@ -409,26 +411,43 @@ async function attempt(
     throw netError(e, "connect", detail);
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const onAbort = () => conn.close();
+  // Ends a retry pause at once when the attempt is aborted or times out.
+  let endPause: (() => void) | undefined;
+  const onAbort = () => {
+    conn.close();
+    endPause?.();
+  };
   let timedOut = false;
   try {
     signal?.addEventListener("abort", onAbort, { once: true });
     if (timeout !== undefined) {
       timer = setTimeout(() => {
         timedOut = true;
-        conn.close();
+        onAbort();
       }, timeout);
     }
-    for (;;) {
-      // The Conn's registration is protected; the connect handshake is part of making it.
-      await reactor().writable((conn as unknown as { source: IoSource }).source);
+    for (let pause = 1;; pause = Math.min(pause * 2, CONNECT_RETRY_MAX_MS)) {
       if (e === EAGAIN) {
-        // A Unix socket whose backlog was full: try again now it has room.
+        // A Unix listener whose backlog was full. Nothing signals when it has
+        // room again (the connecting socket reads as writable all along, so
+        // edge-triggered epoll stays silent and poll(2) would spin): retry
+        // the connect on a timer, backing off.
+        let pauseTimer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          endPause = resolve;
+          pauseTimer = setTimeout(resolve, pause);
+        });
+        clearTimeout(pauseTimer);
+        endPause = undefined;
+        // Closed meanwhile (aborted, timed out): the fd number may be another socket's now.
+        if (conn.closed) throw closedError("Conn");
         if (c.connect(fd, address, address.byteLength) === 0) return conn;
         const again = errno();
         if (again === EAGAIN) continue;
         throw netError(again, "connect", detail);
       }
+      // The Conn's registration is protected; the connect handshake is part of making it.
+      await reactor().writable((conn as unknown as { source: IoSource }).source);
       const result = new Int32Array(1);
       const len = new Uint32Array([4]);
       if (c.getsockopt(fd, SOL_SOCKET, SO_ERROR, new Uint8Array(result.buffer), len) === -1) {

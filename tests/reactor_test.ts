@@ -1,0 +1,153 @@
+/**
+ * The reactor under both backends, and its effect on process lifetime.
+ *
+ * Each backend is chosen per process (`BSD_SOCKETS_POLLER`), so the core
+ * behaviours run in subprocesses: tests/fixtures/core_echo.ts (accept, echo,
+ * half-close, close while waiting, backlog waits, no CPU while idle) must
+ * print `OK <backend>`. The lifetime tests spawn small scripts: one that
+ * finishes its work must exit by itself within 3 s, one whose pending
+ * accept/read are unref'd must exit as promptly, and one with a ref'd
+ * pending accept must still be running after 1.5 s (it is then killed).
+ *
+ * Run: deno test --allow-ffi --allow-net --allow-read --allow-write --allow-run
+ *      --allow-env --allow-sys tests/reactor_test.ts
+ */
+
+import assert from "@assert";
+import { listen, reactor, setPoller } from "../mod.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const BACKENDS = ["epoll", "poll"] as const;
+
+interface Run {
+  code: number;
+  signal: Deno.Signal | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `deno run <flags> <script> <args>` from the project root and measures its wall time. */
+async function runScript(
+  script: string,
+  flags: string[],
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<Run> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, script, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - t0;
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    signal: out.signal,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+    ms,
+  };
+}
+
+function describeRun(run: Run): string {
+  return `exit ${run.code} after ${
+    run.ms.toFixed(0)
+  } ms\n--- stdout\n${run.stdout}--- stderr\n${run.stderr}`;
+}
+
+const WITH_ENV = ["--allow-ffi", "--allow-net", "--allow-env"];
+
+for (const backend of BACKENDS) {
+  Deno.test(`${backend}: accept, echo, half-close and close behave (fixtures/core_echo.ts)`, async () => {
+    const run = await runScript("tests/fixtures/core_echo.ts", WITH_ENV, {
+      BSD_SOCKETS_POLLER: backend,
+    });
+    assert.equal(run.code, 0, describeRun(run));
+    assert.equal(run.stdout.trim(), `OK ${backend}`, describeRun(run));
+  });
+}
+
+Deno.test("idle exit: `deno run --allow-ffi --allow-net tests/fixtures/idle_exit.ts` exits by itself in < 3 s", async () => {
+  const run = await runScript("tests/fixtures/idle_exit.ts", ["--allow-ffi", "--allow-net"]);
+  assert.equal(run.code, 0, describeRun(run));
+  assert.equal(run.stdout.trim(), "echoed", describeRun(run));
+  assert.ok(run.ms < 3000, describeRun(run));
+});
+
+for (const backend of BACKENDS) {
+  Deno.test(`${backend}: idle exit after listen/connect/echo/close, < 3 s`, async () => {
+    const run = await runScript("tests/fixtures/idle_exit.ts", WITH_ENV, {
+      BSD_SOCKETS_POLLER: backend,
+    });
+    assert.equal(run.code, 0, describeRun(run));
+    assert.equal(run.stdout.trim(), "echoed", describeRun(run));
+    assert.ok(run.ms < 3000, describeRun(run));
+  });
+
+  Deno.test(`${backend}: unref'd listener (pending accept) and conn (pending read) exit promptly`, async () => {
+    const run = await runScript("tests/fixtures/unref_exit.ts", WITH_ENV, {
+      BSD_SOCKETS_POLLER: backend,
+    });
+    assert.equal(run.code, 0, describeRun(run));
+    assert.equal(run.stdout.trim(), "armed", describeRun(run));
+    assert.ok(run.ms < 3000, describeRun(run));
+  });
+
+  Deno.test(`${backend}: a ref'd listener with a pending accept keeps the process alive (also after unref+ref)`, async () => {
+    const spawnAlive = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", ...WITH_ENV, "tests/fixtures/ref_alive.ts", ...args],
+        cwd: ROOT,
+        env: { NO_COLOR: "1", BSD_SOCKETS_POLLER: backend },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    const children = [spawnAlive([]), spawnAlive(["reref"])];
+    try {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stillRunning = new Promise<"running">((resolve) => {
+        timer = setTimeout(() => resolve("running"), 1500);
+      });
+      const first = await Promise.race([
+        ...children.map((c, i) => c.status.then((s) => `child ${i} exited with ${s.code}`)),
+        stillRunning,
+      ]);
+      clearTimeout(timer);
+      assert.equal(first, "running", "a ref'd pending accept must keep the process alive");
+    } finally {
+      for (const c of children) {
+        try {
+          c.kill("SIGKILL");
+        } catch {
+          // already exited: the assertion above reports it
+        }
+      }
+    }
+    for (const c of children) {
+      const out = await c.output();
+      assert.equal(out.signal, "SIGKILL");
+      assert.equal(new TextDecoder().decode(out.stdout).trim(), "waiting");
+    }
+  });
+}
+
+Deno.test("setPoller: the running backend cannot be switched; an unknown one is a TypeError", () => {
+  // Make sure this process's reactor exists (it is made lazily).
+  const listener = listen({ hostname: "127.0.0.1", port: 0 });
+  listener.close();
+  const current = reactor().backend;
+  assert.ok(current === "epoll" || current === "poll");
+  const other = current === "epoll" ? "poll" : "epoll";
+  assert.throws(() => setPoller(other), /already runs on/);
+  setPoller(current as "epoll" | "poll"); // the same one is fine
+  setPoller("auto");
+  // @ts-expect-error: not a backend
+  assert.throws(() => setPoller("kqueue"), TypeError);
+  assert.equal(reactor().backend, current);
+});
