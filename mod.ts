@@ -33,6 +33,29 @@ export { Conn } from "./net/conn.ts";
 export type { KeepAliveOptions, TcpConn, UnixConn } from "./net/conn.ts";
 export { SocketHandle } from "./net/socket.ts";
 export {
+  connectDatagram,
+  DatagramConn,
+  DatagramTruncatedError,
+  DEFAULT_RECEIVE_SIZE,
+  listenDatagram,
+  MAX_UDP_PAYLOAD_V4,
+  MAX_UDP_PAYLOAD_V6,
+  MessageSocket,
+} from "./net/datagram.ts";
+export type {
+  DatagramAddr,
+  DatagramInfo,
+  MulticastV4Membership,
+  MulticastV6Membership,
+  UdpConnectOptions,
+  UdpListenOptions,
+  UnixDatagramConnectOptions,
+  UnixDatagramListenOptions,
+} from "./net/datagram.ts";
+export { openRawSocket, RawSocket } from "./net/raw.ts";
+export type { RawAddr, RawMode, RawSocketOptions } from "./net/raw.ts";
+export * from "./net/packets.ts";
+export {
   getSocketOption,
   getSocketOptionRaw,
   setSocketOption,

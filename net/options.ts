@@ -10,6 +10,7 @@
 import { checkBytes, checkFd, checkInt, checkInteger, describe } from "../ffi/checks.ts";
 import * as K from "../ffi/constants.ts";
 import { getsockopt, setsockopt } from "../ffi/syscalls.ts";
+import { inet_ntop, inet_pton } from "../ffi/convert.ts";
 
 /** `SO_LINGER`'s value: `null` for off, else seconds to linger. */
 export type LingerValue = { enabled: boolean; seconds: number };
@@ -40,6 +41,12 @@ export interface SocketOptionTypes {
   SO_TYPE: number;
   /** Bind to a network device by name (`""` unbinds; needs CAP_NET_RAW). */
   SO_BINDTODEVICE: string;
+  /** The socket's address family, `AF_INET`... (read-only). */
+  SO_DOMAIN: number;
+  /** The socket's protocol, `IPPROTO_TCP`... (read-only). */
+  SO_PROTOCOL: number;
+  /** Whether the socket is listening (read-only). */
+  SO_ACCEPTCONN: boolean;
   /** Disable Nagle's algorithm. */
   TCP_NODELAY: boolean;
   /** Seconds idle before keep-alive probes start. */
@@ -54,6 +61,14 @@ export interface SocketOptionTypes {
   TCP_QUICKACK: boolean;
   /** Milliseconds unacknowledged data may stay before the connection is dropped. */
   TCP_USER_TIMEOUT: number;
+  /** Maximum segment size to announce (88..32767; set before connecting). */
+  TCP_MAXSEG: number;
+  /** SYN retransmits before connect gives up (1..127). */
+  TCP_SYNCNT: number;
+  /** Bytes of unsent data above which the socket stops being writable. */
+  TCP_NOTSENT_LOWAT: number;
+  /** Congestion control algorithm by name, e.g. `"cubic"`, `"reno"`. */
+  TCP_CONGESTION: string;
   /** IPv4 time to live of outgoing packets (1..255). */
   IP_TTL: number;
   /** IPv4 type-of-service byte. */
@@ -62,17 +77,35 @@ export interface SocketOptionTypes {
   IP_MULTICAST_TTL: number;
   /** Loop outgoing IPv4 multicast back to local sockets. */
   IP_MULTICAST_LOOP: boolean;
+  /** Local address of the interface outgoing IPv4 multicast leaves by (`"0.0.0.0"`: the route's). */
+  IP_MULTICAST_IF: string;
+  /** Queue ICMP errors for `MSG_ERRQUEUE` and report more of them. */
+  IP_RECVERR: boolean;
+  /** Path MTU discovery: 0 don't, 1 want, 2 do (DF set), 3 probe, 4 interface, 5 omit. */
+  IP_MTU_DISCOVER: number;
+  /** The application supplies the IP header (raw sockets only). */
+  IP_HDRINCL: boolean;
+  /** Allow binding an address not (yet) assigned to an interface. */
+  IP_FREEBIND: boolean;
   /** Restrict an IPv6 socket to IPv6 only (no v4-mapped). */
   IPV6_V6ONLY: boolean;
   /** IPv6 hop limit of outgoing unicast packets (-1: route default, 0..255). */
   IPV6_UNICAST_HOPS: number;
+  /** Hop limit of outgoing IPv6 multicast (-1: default 1, 0..255). */
+  IPV6_MULTICAST_HOPS: number;
+  /** Loop outgoing IPv6 multicast back to local sockets. */
+  IPV6_MULTICAST_LOOP: boolean;
+  /** Interface index outgoing IPv6 multicast leaves by (0: the route's). */
+  IPV6_MULTICAST_IF: number;
+  /** IPv6 traffic class (-1: default 0, 0..255). */
+  IPV6_TCLASS: number;
 }
 
 /** The name of a typed option. */
 export type SocketOptionName = keyof SocketOptionTypes;
 
 /** The C representation of an option value. */
-export type Kind = "bool" | "int" | "linger" | "timeval" | "string" | "byte";
+export type Kind = "bool" | "int" | "linger" | "timeval" | "string" | "byte" | "ipv4";
 
 /** How a typed option is stored: level, number, C type and range. */
 export interface OptionSpec {
@@ -107,6 +140,9 @@ export const SOCKET_OPTIONS: Readonly<Record<SocketOptionName, Readonly<OptionSp
     SO_ERROR: { level: K.SOL_SOCKET, name: K.SO_ERROR, kind: "int", readOnly: true },
     SO_TYPE: { level: K.SOL_SOCKET, name: K.SO_TYPE, kind: "int", readOnly: true },
     SO_BINDTODEVICE: { level: K.SOL_SOCKET, name: K.SO_BINDTODEVICE, kind: "string" },
+    SO_DOMAIN: { level: K.SOL_SOCKET, name: K.SO_DOMAIN, kind: "int", readOnly: true },
+    SO_PROTOCOL: { level: K.SOL_SOCKET, name: K.SO_PROTOCOL, kind: "int", readOnly: true },
+    SO_ACCEPTCONN: { level: K.SOL_SOCKET, name: K.SO_ACCEPTCONN, kind: "bool", readOnly: true },
     TCP_NODELAY: { level: K.IPPROTO_TCP, name: K.TCP_NODELAY, kind: "bool" },
     TCP_KEEPIDLE: { level: K.IPPROTO_TCP, name: K.TCP_KEEPIDLE, kind: "int", min: 1, max: 32767 },
     TCP_KEEPINTVL: { level: K.IPPROTO_TCP, name: K.TCP_KEEPINTVL, kind: "int", min: 1, max: 32767 },
@@ -120,6 +156,16 @@ export const SOCKET_OPTIONS: Readonly<Record<SocketOptionName, Readonly<OptionSp
       min: 0,
       max: INT_MAX,
     },
+    TCP_MAXSEG: { level: K.IPPROTO_TCP, name: K.TCP_MAXSEG, kind: "int", min: 88, max: 32767 },
+    TCP_SYNCNT: { level: K.IPPROTO_TCP, name: K.TCP_SYNCNT, kind: "int", min: 1, max: 127 },
+    TCP_NOTSENT_LOWAT: {
+      level: K.IPPROTO_TCP,
+      name: K.TCP_NOTSENT_LOWAT,
+      kind: "int",
+      min: 0,
+      max: INT_MAX,
+    },
+    TCP_CONGESTION: { level: K.IPPROTO_TCP, name: K.TCP_CONGESTION, kind: "string" },
     IP_TTL: { level: K.IPPROTO_IP, name: K.IP_TTL, kind: "int", min: 1, max: 255 },
     IP_TOS: { level: K.IPPROTO_IP, name: K.IP_TOS, kind: "int", min: 0, max: 255 },
     IP_MULTICAST_TTL: {
@@ -130,6 +176,17 @@ export const SOCKET_OPTIONS: Readonly<Record<SocketOptionName, Readonly<OptionSp
       max: 255,
     },
     IP_MULTICAST_LOOP: { level: K.IPPROTO_IP, name: K.IP_MULTICAST_LOOP, kind: "bool" },
+    IP_MULTICAST_IF: { level: K.IPPROTO_IP, name: K.IP_MULTICAST_IF, kind: "ipv4" },
+    IP_RECVERR: { level: K.IPPROTO_IP, name: K.IP_RECVERR, kind: "bool" },
+    IP_MTU_DISCOVER: {
+      level: K.IPPROTO_IP,
+      name: K.IP_MTU_DISCOVER,
+      kind: "int",
+      min: 0,
+      max: 5,
+    },
+    IP_HDRINCL: { level: K.IPPROTO_IP, name: K.IP_HDRINCL, kind: "bool" },
+    IP_FREEBIND: { level: K.IPPROTO_IP, name: K.IP_FREEBIND, kind: "bool" },
     IPV6_V6ONLY: { level: K.IPPROTO_IPV6, name: K.IPV6_V6ONLY, kind: "bool" },
     IPV6_UNICAST_HOPS: {
       level: K.IPPROTO_IPV6,
@@ -138,6 +195,22 @@ export const SOCKET_OPTIONS: Readonly<Record<SocketOptionName, Readonly<OptionSp
       min: -1,
       max: 255,
     },
+    IPV6_MULTICAST_HOPS: {
+      level: K.IPPROTO_IPV6,
+      name: K.IPV6_MULTICAST_HOPS,
+      kind: "int",
+      min: -1,
+      max: 255,
+    },
+    IPV6_MULTICAST_LOOP: { level: K.IPPROTO_IPV6, name: K.IPV6_MULTICAST_LOOP, kind: "bool" },
+    IPV6_MULTICAST_IF: {
+      level: K.IPPROTO_IPV6,
+      name: K.IPV6_MULTICAST_IF,
+      kind: "int",
+      min: 0,
+      max: INT_MAX,
+    },
+    IPV6_TCLASS: { level: K.IPPROTO_IPV6, name: K.IPV6_TCLASS, kind: "int", min: -1, max: 255 },
   });
 
 const encoder = new TextEncoder();
@@ -198,11 +271,21 @@ function encodeOption(option: string, spec: OptionSpec, value: unknown): Uint8Ar
       const bytes = encoder.encode(value);
       if (bytes.includes(0)) throw new TypeError(`${option} must not contain NUL`);
       if (bytes.byteLength > 15) {
-        throw new RangeError(`${option}: interface names are at most 15 bytes`);
+        throw new RangeError(`${option}: names are at most 15 bytes, got ${bytes.byteLength}`);
       }
       const out = new Uint8Array(bytes.byteLength + 1);
       out.set(bytes);
       return out;
+    }
+    case "ipv4": {
+      if (typeof value !== "string") {
+        throw new TypeError(`${option} takes an IPv4 address string, got ${describe(value)}`);
+      }
+      const address = inet_pton(K.AF_INET, value);
+      if (address === null) {
+        throw new TypeError(`${option} takes an IPv4 address, got ${JSON.stringify(value)}`);
+      }
+      return address;
     }
   }
 }
@@ -287,6 +370,9 @@ export function getSocketOption<N extends SocketOptionName>(
       value = decoder.decode(nul === -1 ? used : used.subarray(0, nul));
       break;
     }
+    case "ipv4":
+      value = inet_ntop(K.AF_INET, bytes.subarray(0, 4));
+      break;
   }
   return value as SocketOptionTypes[N];
 }

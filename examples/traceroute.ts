@@ -1,0 +1,202 @@
+/**
+ * `traceroute`, over this module: UDP probes with a rising TTL (hop limit),
+ * and a raw ICMP (ICMPv6) socket reading the time-exceeded and
+ * port-unreachable answers, matched to probes by the UDP header they embed.
+ *
+ *   deno task traceroute [-m max_hops] [-q probes] [-w wait] [-p port] [-4|-6] host
+ *
+ * Needs CAP_NET_RAW (root) for the raw socket: ICMP errors about UDP
+ * datagrams never reach an unprivileged ping socket. Against 127.0.0.1 it
+ * finishes at hop 1 (the host answers "port unreachable" itself).
+ *
+ * @module
+ */
+
+import { parseArgs } from "@cli";
+import {
+  AF_INET,
+  AF_INET6,
+  type DatagramConn,
+  inet_ntop,
+  inet_pton,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  listenDatagram,
+  openRawSocket,
+  parseIcmp,
+  parseIcmpv6,
+  parseIPv4Packet,
+  type RawSocket,
+} from "../mod.ts";
+import { getaddrinfo, SOCK_DGRAM } from "../ffi/mod.ts";
+
+const USAGE =
+  "usage: deno task traceroute [-m max_hops] [-q probes] [-w wait] [-p port] [-4|-6] host";
+
+function fail(message: string): never {
+  console.error(`traceroute: ${message}`);
+  Deno.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: {
+      "max-hops": { type: "string", short: "m", default: "30" },
+      queries: { type: "string", short: "q", default: "3" },
+      wait: { type: "string", short: "w", default: "1" },
+      port: { type: "string", short: "p", default: "33434" },
+      ipv4: { type: "boolean", short: "4", default: false },
+      ipv6: { type: "boolean", short: "6", default: false },
+    },
+  });
+} catch (error) {
+  fail(`${(error as Error).message}\n${USAGE}`);
+}
+const { values, positionals } = parsed;
+if (positionals.length !== 1) fail(`one host expected\n${USAGE}`);
+const maxHops = Number(values["max-hops"]);
+const queries = Number(values.queries);
+const wait = Number(values.wait);
+const basePort = Number(values.port);
+if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 255) fail("bad -m (1..255)");
+if (!Number.isInteger(queries) || queries < 1 || queries > 10) fail("bad -q (1..10)");
+if (!(wait > 0)) fail("bad -w");
+if (!Number.isInteger(basePort) || basePort < 1 || basePort + maxHops * queries > 65535) {
+  fail("bad -p");
+}
+
+async function resolveHost(host: string): Promise<{ family: number; address: string }> {
+  const want = values.ipv6 ? AF_INET6 : values.ipv4 ? AF_INET : 0;
+  for (const family of [AF_INET, AF_INET6]) {
+    if ((want === 0 || want === family) && inet_pton(family, host)) {
+      return { family, address: host };
+    }
+  }
+  const entries = await getaddrinfo(host, null, { family: want, socktype: SOCK_DGRAM });
+  const entry = entries.find((e) => e.family === AF_INET || e.family === AF_INET6);
+  if (!entry) throw new Error(`no address for ${host}`);
+  const bytes = entry.family === AF_INET
+    ? entry.address.subarray(4, 8)
+    : entry.address.subarray(8, 24);
+  return { family: entry.family, address: inet_ntop(entry.family, bytes) };
+}
+
+const host = positionals[0];
+let target: { family: number; address: string };
+try {
+  target = await resolveHost(host);
+} catch (error) {
+  fail(`${host}: ${(error as Error).message}`);
+}
+const v6 = target.family === AF_INET6;
+
+let icmp: RawSocket;
+try {
+  icmp = openRawSocket({
+    family: v6 ? "ipv6" : "ipv4",
+    protocol: v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP,
+    mode: "raw",
+  });
+} catch (error) {
+  fail(`${(error as Error).message}\n(traceroute reads ICMP errors, which only a raw socket sees)`);
+}
+// Only time exceeded and destination unreachable.
+icmp.setIcmpFilter(v6 ? [1, 3] : [3, 11]);
+const udp: DatagramConn<Deno.NetAddr> = listenDatagram({
+  transport: "udp",
+  hostname: v6 ? "::" : "0.0.0.0",
+  port: 0,
+  ipv6Only: v6 ? true : undefined,
+});
+const localPort = udp.addr.port;
+
+interface Answer {
+  from: string;
+  reached: boolean;
+  description: string;
+  at: number;
+}
+const waiting = new Map<number, (answer: Answer) => void>();
+
+const reading = (async () => {
+  for (;;) {
+    let data: Uint8Array;
+    let from: string;
+    try {
+      [data, { hostname: from }] = await icmp.receive();
+    } catch (error) {
+      if (icmp.closed) return;
+      throw error;
+    }
+    const at = performance.now();
+    const message = v6
+      ? parseIcmpv6(data)
+      : parseIcmp(icmp.headerIncluded ? parseIPv4Packet(data).payload : data);
+    if (message.kind !== "time-exceeded" && message.kind !== "destination-unreachable") continue;
+    const udpHeader = message.original?.udp;
+    if (!udpHeader || udpHeader.sourcePort !== localPort) continue;
+    const settle = waiting.get(udpHeader.destinationPort);
+    if (!settle) continue;
+    waiting.delete(udpHeader.destinationPort);
+    settle({
+      from,
+      reached: message.kind === "destination-unreachable",
+      description: message.description,
+      at,
+    });
+  }
+})();
+
+function probe(ttl: number, port: number): Promise<Answer | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      waiting.delete(port);
+      resolve(null);
+    }, wait * 1000);
+    waiting.set(port, (answer) => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
+    udp.setTTL(ttl);
+    udp.send(new Uint8Array(32), { transport: "udp", hostname: target.address, port }).catch(
+      () => {
+        // ICMP errors reported on the UDP socket itself; the raw socket has them too.
+      },
+    );
+  });
+}
+
+console.log(
+  `traceroute to ${host} (${target.address}), ${maxHops} hops max, 32 byte packets`,
+);
+let port = basePort;
+let done = false;
+for (let ttl = 1; ttl <= maxHops && !done; ttl++) {
+  let line = `${String(ttl).padStart(2)} `;
+  let lastFrom = "";
+  for (let q = 0; q < queries; q++) {
+    const sentAt = performance.now();
+    const answer = await probe(ttl, port++);
+    if (answer === null) {
+      line += " *";
+      continue;
+    }
+    if (answer.from !== lastFrom) {
+      line += ` ${answer.from}`;
+      lastFrom = answer.from;
+    }
+    line += `  ${(answer.at - sentAt).toFixed(3)} ms`;
+    if (answer.reached) {
+      done = true;
+      if (answer.description !== "port unreachable") line += ` !(${answer.description})`;
+    }
+  }
+  console.log(line);
+}
+icmp.close();
+udp.close();
+await reading;
+Deno.exit(done ? 0 : 1);
