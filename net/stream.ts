@@ -395,7 +395,10 @@ async function attempt(
 ): Promise<Conn> {
   const fd = openSocket(family, SOCK_STREAM);
   // The Conn owns the descriptor from here on: closing it releases the fd once.
-  const conn = new Conn(fd, transport);
+  // The peer's address is the one we dial: knowing it now spares a
+  // getpeername, and it stays readable even after a reset or close.
+  const remote = toDenoAddr(decodeSockaddr(address, address.byteLength), transport);
+  const conn = new Conn(fd, transport, remote);
   const c = lib();
   let e = 0;
   for (;;) {
