@@ -34,19 +34,25 @@ export type { KeepAliveOptions, TcpConn, UnixConn } from "./net/conn.ts";
 export { SocketHandle } from "./net/socket.ts";
 export {
   connectDatagram,
+  connectSeqpacket,
   DatagramConn,
   DatagramTruncatedError,
   DEFAULT_RECEIVE_SIZE,
   listenDatagram,
+  listenSeqpacket,
   MAX_UDP_PAYLOAD_V4,
   MAX_UDP_PAYLOAD_V6,
   MessageSocket,
+  SeqpacketConn,
+  SeqpacketListener,
 } from "./net/datagram.ts";
 export type {
   DatagramAddr,
   DatagramInfo,
   MulticastV4Membership,
   MulticastV6Membership,
+  SeqpacketConnectOptions,
+  SeqpacketListenOptions,
   UdpConnectOptions,
   UdpListenOptions,
   UnixDatagramConnectOptions,

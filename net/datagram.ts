@@ -1,7 +1,9 @@
 /**
  * Datagram sockets shaped like `Deno.DatagramConn`: UDP over IPv4 and IPv6
- * (unconnected and connected), Unix datagram sockets, and the message-queue
- * engine that raw sockets (`net/raw.ts`) share.
+ * (unconnected and connected), Unix datagram sockets, Unix `SOCK_SEQPACKET`
+ * (`listenSeqpacket`/`connectSeqpacket`: connection-oriented, message
+ * boundaries kept), and the message-queue engine that raw sockets
+ * (`net/raw.ts`) share.
  *
  * ## Truncation is reported, never silent
  *
@@ -40,6 +42,7 @@ import {
   AF_UNIX,
   AF_UNSPEC,
   EAGAIN,
+  ECONNABORTED,
   EINTR,
   EMSGSIZE,
   IP_ADD_MEMBERSHIP,
@@ -56,18 +59,23 @@ import {
   IPV6_MULTICAST_LOOP,
   IPV6_UNICAST_HOPS,
   IPV6_V6ONLY,
+  MSG_NOSIGNAL,
   MSG_PEEK,
   MSG_TRUNC,
+  POLLHUP,
+  POLLIN,
+  POLLRDHUP,
   SO_BROADCAST,
   SO_REUSEADDR,
   SO_REUSEPORT,
   SO_SNDBUF,
   SOCK_DGRAM,
+  SOCK_SEQPACKET,
   SOL_SOCKET,
 } from "../ffi/constants.ts";
 import { inet_ntop, inet_pton } from "../ffi/convert.ts";
 import { errno } from "../ffi/libc.ts";
-import { reactor } from "../reactor/reactor.ts";
+import { type IoSource, reactor } from "../reactor/reactor.ts";
 import {
   checkPort,
   decodeSockaddr,
@@ -77,18 +85,51 @@ import {
   resolve,
   resolveSync,
 } from "./address.ts";
-import { closedError, netError } from "./errors.ts";
+import { busyError, closedError, netError } from "./errors.ts";
 import { checkNet, checkUnixPath } from "./permissions.ts";
 import { lib, openSocket, SocketHandle } from "./socket.ts";
 
-/** Largest UDP payload over IPv4: 65,535 − 20 (IP header) − 8 (UDP header). */
+/**
+ * Largest UDP payload over IPv4: 65,535 − 20 (IP header) − 8 (UDP header).
+ *
+ * @example
+ * ```ts ignore
+ * import { MAX_UDP_PAYLOAD_V4 } from "../mod.ts";
+ * const fits = (p: Uint8Array) => p.byteLength <= MAX_UDP_PAYLOAD_V4;
+ * ```
+ */
 export const MAX_UDP_PAYLOAD_V4 = 65507;
-/** Largest UDP payload over IPv6 without jumbograms: 65,535 − 8 (UDP header). */
+/**
+ * Largest UDP payload over IPv6 without jumbograms: 65,535 − 8 (UDP header).
+ *
+ * @example
+ * ```ts ignore
+ * import { MAX_UDP_PAYLOAD_V6 } from "../mod.ts";
+ * const fits = (p: Uint8Array) => p.byteLength <= MAX_UDP_PAYLOAD_V6;
+ * ```
+ */
 export const MAX_UDP_PAYLOAD_V6 = 65527;
-/** Size of the scratch buffer `receive()` uses when given none. */
+/**
+ * Size of the scratch buffer `receive()` uses when given none.
+ *
+ * @example
+ * ```ts ignore
+ * import { DEFAULT_RECEIVE_SIZE } from "../mod.ts";
+ * const buf = new Uint8Array(DEFAULT_RECEIVE_SIZE); // holds any UDP datagram
+ * ```
+ */
 export const DEFAULT_RECEIVE_SIZE = 65536;
 
-/** Options of {@linkcode listenDatagram} for UDP. */
+/**
+ * Options of {@linkcode listenDatagram} for UDP.
+ *
+ * @example
+ * ```ts ignore
+ * import { listenDatagram, type UdpListenOptions } from "../mod.ts";
+ * const options: UdpListenOptions = { transport: "udp", hostname: "127.0.0.1", port: 0, reuseAddress: true };
+ * listenDatagram(options).close();
+ * ```
+ */
 export interface UdpListenOptions {
   /** `"udp"`. */
   transport: "udp";
@@ -114,6 +155,13 @@ export interface UdpListenOptions {
  * the name Deno uses for the same socket. Reported addresses say
  * `"unixpacket"`, because `Deno.UnixAddr` knows no other datagram name.
  * For `SOCK_SEQPACKET` see {@linkcode listenSeqpacket}.
+ *
+ * @example
+ * ```ts ignore
+ * import { listenDatagram } from "../mod.ts";
+ * const conn = listenDatagram({ transport: "unixgram", path: "\0my-service" });
+ * conn.close();
+ * ```
  */
 export interface UnixDatagramListenOptions {
   /** `"unixgram"` or `"unixpacket"` (both `SOCK_DGRAM`). */
@@ -125,7 +173,15 @@ export interface UnixDatagramListenOptions {
   path?: string;
 }
 
-/** Options of {@linkcode connectDatagram} for UDP. */
+/**
+ * Options of {@linkcode connectDatagram} for UDP.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectDatagram } from "../mod.ts";
+ * const conn = await connectDatagram({ transport: "udp", hostname: "127.0.0.1", port: 5353, localPort: 0 });
+ * ```
+ */
 export interface UdpConnectOptions {
   /** `"udp"`. */
   transport: "udp";
@@ -139,7 +195,15 @@ export interface UdpConnectOptions {
   localPort?: number;
 }
 
-/** Options of {@linkcode connectDatagram} for Unix datagram sockets. */
+/**
+ * Options of {@linkcode connectDatagram} for Unix datagram sockets.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectDatagram } from "../mod.ts";
+ * const conn = await connectDatagram({ transport: "unixgram", path: "/run/app.sock", localPath: "/tmp/me.sock" });
+ * ```
+ */
 export interface UnixDatagramConnectOptions {
   /** `"unixgram"` or `"unixpacket"` (both `SOCK_DGRAM`). */
   transport: "unixgram" | "unixpacket";
@@ -149,7 +213,17 @@ export interface UnixDatagramConnectOptions {
   localPath?: string;
 }
 
-/** What {@linkcode DatagramConn.receiveDetailed} resolves to. */
+/**
+ * What {@linkcode DatagramConn.receiveDetailed} resolves to.
+ *
+ * @example
+ * ```ts ignore
+ * import { listenDatagram } from "../mod.ts";
+ * const conn = listenDatagram({ transport: "udp", port: 0 });
+ * const { data, length, truncated } = await conn.receiveDetailed(new Uint8Array(512));
+ * if (truncated) console.log(`lost ${length - data.byteLength} bytes`);
+ * ```
+ */
 export interface DatagramInfo<A> {
   /** The bytes received (at most the buffer's size). */
   data: Uint8Array<ArrayBuffer>;
@@ -287,6 +361,14 @@ export function writeIp(
  * message socket (UDP, Unix datagram, raw, ping) shares. Each operation
  * tries its syscall first and waits on the reactor only after `EAGAIN`;
  * concurrent receives (and sends that had to wait) run in call order.
+ *
+ * @example
+ * ```ts ignore
+ * import { DatagramConn, listenDatagram, MessageSocket } from "../mod.ts";
+ * const conn: DatagramConn = listenDatagram({ transport: "udp", port: 0 });
+ * conn instanceof MessageSocket; // true
+ * conn.close();
+ * ```
  */
 export abstract class MessageSocket extends SocketHandle {
   /** @internal `AF_INET`, `AF_INET6` or `AF_UNIX`. */
@@ -426,7 +508,7 @@ export abstract class MessageSocket extends SocketHandle {
     const fd = this.handleFd;
     if (fd < 0) return Promise.reject(closedError(this.kind));
     if (this.#sendTail === null) {
-      const n = lib().sendto(fd, p, size, 0, to, toLength);
+      const n = lib().sendto(fd, p, size, MSG_NOSIGNAL, to, toLength);
       if (n >= 0) return Promise.resolve(n);
       const e = errno();
       if (e !== EAGAIN && e !== EINTR) return Promise.reject(this.sendError(e, size, detail()));
@@ -451,7 +533,7 @@ export abstract class MessageSocket extends SocketHandle {
       for (;;) {
         const fd = this.handleFd;
         if (fd < 0) throw closedError(this.kind);
-        const n = c.sendto(fd, p, size, 0, to, toLength);
+        const n = c.sendto(fd, p, size, MSG_NOSIGNAL, to, toLength);
         if (n >= 0) return n;
         const e = errno();
         if (e === EAGAIN) await reactor().writable(this.source);
@@ -519,10 +601,29 @@ export abstract class MessageSocket extends SocketHandle {
   }
 }
 
-/** The addresses a {@linkcode DatagramConn} deals in: UDP or Unix datagram peers. */
+/**
+ * The addresses a {@linkcode DatagramConn} deals in: UDP or Unix datagram peers.
+ *
+ * @example
+ * ```ts ignore
+ * import type { DatagramAddr } from "../mod.ts";
+ * const peer: DatagramAddr = { transport: "udp", hostname: "127.0.0.1", port: 9000 };
+ * ```
+ */
 export type DatagramAddr = Deno.NetAddr | Deno.UnixAddr;
 
-/** Deno's `MulticastV4Membership`, over `IP_ADD_MEMBERSHIP`. */
+/**
+ * Deno's `MulticastV4Membership`, over `IP_ADD_MEMBERSHIP`.
+ *
+ * @example
+ * ```ts ignore
+ * import { listenDatagram } from "../mod.ts";
+ * const conn = listenDatagram({ transport: "udp", port: 5007, reuseAddress: true });
+ * const membership = await conn.joinMulticastV4("239.255.0.1", "127.0.0.1");
+ * await membership.setTTL(0);
+ * await membership.leave();
+ * ```
+ */
 export interface MulticastV4Membership extends Deno.MulticastV4Membership {
   /** The group joined. */
   readonly group: string;
@@ -530,7 +631,17 @@ export interface MulticastV4Membership extends Deno.MulticastV4Membership {
   readonly interfaceAddress: string;
 }
 
-/** Deno's `MulticastV6Membership`, over `IPV6_JOIN_GROUP`. */
+/**
+ * Deno's `MulticastV6Membership`, over `IPV6_JOIN_GROUP`.
+ *
+ * @example
+ * ```ts ignore
+ * import { listenDatagram } from "../mod.ts";
+ * const conn = listenDatagram({ transport: "udp", hostname: "::", port: 5007 });
+ * const membership = await conn.joinMulticastV6("ff02::1:3", 1);
+ * await membership.leave();
+ * ```
+ */
 export interface MulticastV6Membership extends Deno.MulticastV6Membership {
   /** The group joined. */
   readonly group: string;
@@ -1202,4 +1313,310 @@ export async function connectDatagram(
     throw error;
   }
   return conn;
+}
+
+/**
+ * Options of {@linkcode listenSeqpacket}.
+ *
+ * @example
+ * ```ts ignore
+ * import { listenSeqpacket } from "../mod.ts";
+ * const listener = listenSeqpacket({ path: "/tmp/app.sock", backlog: 16 });
+ * ```
+ */
+export interface SeqpacketListenOptions {
+  /** The path to bind; a leading `"\0"` is a Linux abstract name. */
+  path: string;
+  /** Pending-connection queue length (default 511). */
+  backlog?: number;
+}
+
+/**
+ * Options of {@linkcode connectSeqpacket}.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectSeqpacket } from "../mod.ts";
+ * const conn = await connectSeqpacket({ path: "/tmp/app.sock" });
+ * ```
+ */
+export interface SeqpacketConnectOptions {
+  /** The listener's path. */
+  path: string;
+}
+
+/**
+ * A connected Unix `SOCK_SEQPACKET` socket: reliable, ordered messages
+ * whose boundaries are kept (each `send` is one `receive`), between two
+ * ends of a connection.
+ *
+ * `receive()` resolves with `null` once the peer has closed. An empty
+ * message is told apart from the end by `poll` (`POLLRDHUP`/`POLLHUP`); an
+ * empty message sent right before closing reads as the end.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectSeqpacket } from "../mod.ts";
+ * const conn = await connectSeqpacket({ path: "/tmp/app.sock" });
+ * await conn.send(new TextEncoder().encode("request"));
+ * const reply = await conn.receive(); // one whole message, or null at the end
+ * conn.close();
+ * ```
+ */
+export class SeqpacketConn extends MessageSocket {
+  readonly #local: Deno.UnixAddr;
+  readonly #remote: Deno.UnixAddr;
+  readonly #poll = new Uint8Array(8);
+
+  /**
+   * Wraps a connected, non-blocking `SOCK_SEQPACKET` descriptor.
+   *
+   * @param fd the descriptor, now owned.
+   * @param local the local address.
+   * @param remote the peer's address.
+   */
+  constructor(fd: number, local: Deno.UnixAddr, remote: Deno.UnixAddr) {
+    super(fd, AF_UNIX, "SeqpacketConn");
+    this.#local = local;
+    this.#remote = remote;
+  }
+
+  /** The local address (`path` is `""` for an unnamed client). */
+  get localAddr(): Deno.UnixAddr {
+    return this.#local;
+  }
+
+  /** The peer's address. */
+  get remoteAddr(): Deno.UnixAddr {
+    return this.#remote;
+  }
+
+  /**
+   * Sends one message.
+   *
+   * @param p the message.
+   * @returns the bytes sent (all of `p`).
+   * @throws {Deno.errors.BrokenPipe} when the peer has closed.
+   * @throws {SocketError} `EMSGSIZE` for a message beyond the send buffer.
+   */
+  send(p: Uint8Array): Promise<number> {
+    try {
+      const size = byteLengthOf(p, "p");
+      return this.sendMessage(p, size, null, 0, () => JSON.stringify(this.#remote.path));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Waits for the next message.
+   *
+   * @param p optional buffer (without one, the message is sized exactly).
+   * @returns the message, or `null` when the peer has closed.
+   * @throws {DatagramTruncatedError} when the message is larger than `p`.
+   */
+  receive(p?: Uint8Array): Promise<Uint8Array<ArrayBuffer> | null> {
+    return this.receiveMessage(p, RESULT_TUPLE) as Promise<Uint8Array<ArrayBuffer> | null>;
+  }
+
+  /**
+   * Like {@linkcode SeqpacketConn.receive}, reporting truncation instead of rejecting.
+   *
+   * @param p optional buffer.
+   * @returns `{ data, addr, length, truncated }`, or `null` at the end.
+   */
+  receiveDetailed(p?: Uint8Array): Promise<DatagramInfo<Deno.UnixAddr> | null> {
+    return this.receiveMessage(p, RESULT_DETAILED) as Promise<
+      DatagramInfo<Deno.UnixAddr> | null
+    >;
+  }
+
+  /** @internal */
+  protected finishReceive(
+    buf: Uint8Array,
+    capacity: number,
+    n: number,
+    own: Uint8Array | undefined,
+    mode: number,
+  ): unknown {
+    if (n === 0 && this.#peerGone()) return null;
+    const kept = n > capacity ? capacity : n;
+    const data = this.resultBytes(buf, own, kept);
+    const addr = this.#remote;
+    if (mode === RESULT_DETAILED) return { data, addr, length: n, truncated: n > capacity };
+    if (n > capacity) {
+      throw new DatagramTruncatedError(n, capacity, data, addr, JSON.stringify(addr.path));
+    }
+    return data;
+  }
+
+  #peerGone(): boolean {
+    const pfd = this.#poll;
+    pfd.fill(0);
+    new DataView(pfd.buffer).setInt32(0, this.handleFd, true);
+    pfd[4] = POLLIN & 0xff;
+    pfd[5] = POLLRDHUP >> 8;
+    if (lib().poll(pfd, 1, 0) !== 1) return false;
+    const revents = pfd[6] | (pfd[7] << 8);
+    return (revents & (POLLHUP | POLLRDHUP)) !== 0;
+  }
+
+  /** Yields each message until the peer closes or the socket is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array<ArrayBuffer>> {
+    for (;;) {
+      let message: Uint8Array<ArrayBuffer> | null;
+      try {
+        message = await this.receive();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource && this.closed) return;
+        throw error;
+      }
+      if (message === null) return;
+      yield message;
+    }
+  }
+}
+
+const ACCEPT_FLAGS = 0o4000 | 0o2000000; // SOCK_NONBLOCK | SOCK_CLOEXEC
+
+/**
+ * A listening Unix `SOCK_SEQPACKET` socket: `accept()` and async iteration
+ * give a {@linkcode SeqpacketConn} per client.
+ *
+ * @example
+ * ```ts ignore
+ * import { listenSeqpacket } from "../mod.ts";
+ * const listener = listenSeqpacket({ path: "/tmp/app.sock" });
+ * for await (const conn of listener) {
+ *   for await (const message of conn) await conn.send(message);
+ * }
+ * ```
+ */
+export class SeqpacketListener extends SocketHandle {
+  readonly #addr: Deno.UnixAddr;
+  #accepting = false;
+
+  /**
+   * Wraps a bound, listening, non-blocking descriptor.
+   *
+   * @param fd the descriptor, now owned.
+   * @param addr the bound address.
+   */
+  constructor(fd: number, addr: Deno.UnixAddr) {
+    super(fd, "SeqpacketListener");
+    this.#addr = addr;
+  }
+
+  /** The bound address. */
+  get addr(): Deno.UnixAddr {
+    return this.#addr;
+  }
+
+  /**
+   * Waits for the next connection.
+   *
+   * @returns the connection.
+   * @throws {Deno.errors.BadResource} when the listener is (or gets) closed.
+   * @throws {Deno.errors.Busy} when another accept is pending.
+   */
+  async accept(): Promise<SeqpacketConn> {
+    if (this.handleFd < 0) throw closedError(this.kind);
+    if (this.#accepting) throw busyError("accept");
+    this.#accepting = true;
+    try {
+      for (;;) {
+        const fd = this.handleFd;
+        if (fd < 0) throw closedError(this.kind);
+        const connFd = lib().accept4(fd, null, null, ACCEPT_FLAGS);
+        if (connFd >= 0) {
+          return new SeqpacketConn(connFd, this.#addr, { transport: "unixpacket", path: "" });
+        }
+        const e = errno();
+        if (e === EAGAIN) await reactor().readable(this.source);
+        else if (e !== EINTR && e !== ECONNABORTED) throw netError(e, "accept");
+      }
+    } finally {
+      this.#accepting = false;
+    }
+  }
+
+  /** Yields connections until the listener is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<SeqpacketConn> {
+    for (;;) {
+      try {
+        yield await this.accept();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource && this.closed) return;
+        throw error;
+      }
+    }
+  }
+}
+
+/**
+ * Listens on a Unix `SOCK_SEQPACKET` socket (message boundaries kept,
+ * connection-oriented). Needs read and write access to the path.
+ *
+ * @param options the path (and backlog).
+ * @returns the listener.
+ * @throws {Deno.errors.AddrInUse} when the path exists.
+ * @example
+ * ```ts ignore
+ * import { listenSeqpacket } from "../mod.ts";
+ * const listener = listenSeqpacket({ path: "/tmp/app.sock" });
+ * const conn = await listener.accept();
+ * ```
+ */
+export function listenSeqpacket(options: SeqpacketListenOptions): SeqpacketListener {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be { path, backlog? }");
+  }
+  const address = encodeUnix(options.path);
+  checkUnixPath(options.path);
+  const backlog = checkInteger(options.backlog ?? 511, "backlog", 0, 0x7fffffff);
+  const fd = openSocket(AF_UNIX, SOCK_SEQPACKET);
+  const c = lib();
+  if (c.bind(fd, address, address.byteLength) === -1 || c.listen(fd, backlog) === -1) {
+    const error = netError(errno(), "bind/listen", JSON.stringify(options.path));
+    c.close(fd);
+    throw error;
+  }
+  return new SeqpacketListener(fd, { transport: "unixpacket", path: options.path });
+}
+
+/**
+ * Connects to a Unix `SOCK_SEQPACKET` listener.
+ *
+ * @param options the listener's path.
+ * @returns the connection.
+ * @throws {Deno.errors.NotFound} when nothing is at the path.
+ * @throws {Deno.errors.ConnectionRefused} when nobody listens there.
+ * @example
+ * ```ts ignore
+ * import { connectSeqpacket } from "../mod.ts";
+ * const conn = await connectSeqpacket({ path: "/tmp/app.sock" });
+ * conn.close();
+ * ```
+ */
+export async function connectSeqpacket(options: SeqpacketConnectOptions): Promise<SeqpacketConn> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be { path }");
+  }
+  const address = encodeUnix(options.path);
+  checkUnixPath(options.path);
+  const fd = openSocket(AF_UNIX, SOCK_SEQPACKET);
+  const remote: Deno.UnixAddr = { transport: "unixpacket", path: options.path };
+  const conn = new SeqpacketConn(fd, { transport: "unixpacket", path: "" }, remote);
+  try {
+    for (;;) {
+      if (lib().connect(fd, address, address.byteLength) === 0) return conn;
+      const e = errno();
+      // A full backlog: wait for room, then try again.
+      if (e === EAGAIN) await reactor().writable((conn as unknown as { source: IoSource }).source);
+      else if (e !== EINTR) throw netError(e, "connect", JSON.stringify(options.path));
+    }
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
 }

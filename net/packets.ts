@@ -13,7 +13,15 @@
 import { AF_INET, AF_INET6 } from "../ffi/constants.ts";
 import { inet_ntop, inet_pton } from "../ffi/convert.ts";
 
-/** ICMP (v4) message types used here. */
+/**
+ * ICMP (v4) message types used here.
+ *
+ * @example
+ * ```ts ignore
+ * import { ICMP_TYPE, parseIcmp } from "./packets.ts";
+ * const isReply = (m: Uint8Array) => parseIcmp(m).type === ICMP_TYPE.ECHO_REPLY;
+ * ```
+ */
 export const ICMP_TYPE: Readonly<{
   ECHO_REPLY: 0;
   DESTINATION_UNREACHABLE: 3;
@@ -32,7 +40,15 @@ export const ICMP_TYPE: Readonly<{
   } as const,
 );
 
-/** ICMPv6 message types used here. */
+/**
+ * ICMPv6 message types used here.
+ *
+ * @example
+ * ```ts ignore
+ * import { ICMPV6_TYPE } from "./packets.ts";
+ * ICMPV6_TYPE.ECHO_REQUEST; // 128
+ * ```
+ */
 export const ICMPV6_TYPE: Readonly<{
   DESTINATION_UNREACHABLE: 1;
   PACKET_TOO_BIG: 2;
@@ -123,7 +139,16 @@ export function onesComplementSum(data: Uint8Array, initial = 0): number {
   return sum;
 }
 
-/** A parsed IPv4 header (RFC 791). */
+/**
+ * A parsed IPv4 header (RFC 791).
+ *
+ * @example
+ * ```ts ignore
+ * import { parseIPv4Header } from "./packets.ts";
+ * declare const packet: Uint8Array;
+ * const { ttl, source, protocol } = parseIPv4Header(packet);
+ * ```
+ */
 export interface IPv4Header {
   /** Always 4. */
   version: 4;
@@ -199,7 +224,16 @@ export function parseIPv4Header(bytes: Uint8Array): IPv4Header {
   };
 }
 
-/** A parsed IPv6 fixed header (RFC 8200). */
+/**
+ * A parsed IPv6 fixed header (RFC 8200).
+ *
+ * @example
+ * ```ts ignore
+ * import { parseIPv6Header } from "./packets.ts";
+ * declare const packet: Uint8Array;
+ * const { hopLimit, nextHeader } = parseIPv6Header(packet);
+ * ```
+ */
 export interface IPv6Header {
   /** Always 6. */
   version: 6;
@@ -254,7 +288,16 @@ export function parseIPv6Header(bytes: Uint8Array): IPv6Header {
   };
 }
 
-/** A parsed UDP header (RFC 768). */
+/**
+ * A parsed UDP header (RFC 768).
+ *
+ * @example
+ * ```ts ignore
+ * import { parseUdpHeader } from "./packets.ts";
+ * declare const udp: Uint8Array;
+ * const { sourcePort, destinationPort } = parseUdpHeader(udp);
+ * ```
+ */
 export interface UdpHeader {
   /** Source port. */
   sourcePort: number;
@@ -289,7 +332,15 @@ export function parseUdpHeader(bytes: Uint8Array): UdpHeader {
   };
 }
 
-/** Fields of an ICMP or ICMPv6 echo message. */
+/**
+ * Fields of an ICMP or ICMPv6 echo message.
+ *
+ * @example
+ * ```ts ignore
+ * import { buildIcmpEcho } from "./packets.ts";
+ * const request = buildIcmpEcho({ identifier: 1, sequence: 1, payload: new Uint8Array(56) });
+ * ```
+ */
 export interface IcmpEchoOptions {
   /** Identifier (0..65535); ping sockets replace it with their own. */
   identifier: number;
@@ -412,7 +463,17 @@ export function icmpv6Checksum(source: string, destination: string, message: Uin
   return internetChecksum(body, onesComplementSum(pseudo));
 }
 
-/** The datagram an ICMP error is about: its header and first payload bytes. */
+/**
+ * The datagram an ICMP error is about: its header and first payload bytes.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseIcmp } from "./packets.ts";
+ * declare const icmp: Uint8Array;
+ * const m = parseIcmp(icmp);
+ * if (m.kind === "time-exceeded") console.log(m.original?.udp?.destinationPort);
+ * ```
+ */
 export interface EmbeddedDatagram<H> {
   /** The original IP header. */
   header: H;
@@ -422,7 +483,17 @@ export interface EmbeddedDatagram<H> {
   udp?: UdpHeader;
 }
 
-/** An ICMP or ICMPv6 echo request or reply. */
+/**
+ * An ICMP or ICMPv6 echo request or reply.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseIcmp } from "./packets.ts";
+ * declare const icmp: Uint8Array;
+ * const m = parseIcmp(icmp);
+ * if (m.kind === "echo-reply") console.log(m.identifier, m.sequence);
+ * ```
+ */
 export interface IcmpEcho {
   /** `"echo-request"` or `"echo-reply"`. */
   kind: "echo-request" | "echo-reply";
@@ -442,7 +513,17 @@ export interface IcmpEcho {
   payload: Uint8Array;
 }
 
-/** An ICMP error carrying the start of the datagram it is about. */
+/**
+ * An ICMP error carrying the start of the datagram it is about.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseIcmp } from "./packets.ts";
+ * declare const icmp: Uint8Array;
+ * const m = parseIcmp(icmp);
+ * if (m.kind === "destination-unreachable") console.log(m.description, m.original?.header.destination);
+ * ```
+ */
 export interface IcmpError<H> {
   /** `"destination-unreachable"`, `"time-exceeded"`, `"packet-too-big"` (v6) or `"parameter-problem"`. */
   kind: "destination-unreachable" | "time-exceeded" | "packet-too-big" | "parameter-problem";
@@ -462,7 +543,17 @@ export interface IcmpError<H> {
   original?: EmbeddedDatagram<H>;
 }
 
-/** Any other ICMP message. */
+/**
+ * Any other ICMP message.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseIcmp } from "./packets.ts";
+ * declare const icmp: Uint8Array;
+ * const m = parseIcmp(icmp);
+ * if (m.kind === "other") console.log(m.type, m.body.byteLength);
+ * ```
+ */
 export interface IcmpOther {
   /** `"other"`. */
   kind: "other";
@@ -478,9 +569,27 @@ export interface IcmpOther {
   body: Uint8Array;
 }
 
-/** A parsed ICMPv4 message. */
+/**
+ * A parsed ICMPv4 message.
+ *
+ * @example
+ * ```ts ignore
+ * import { type IcmpMessage, parseIcmp } from "./packets.ts";
+ * declare const icmp: Uint8Array;
+ * const m: IcmpMessage = parseIcmp(icmp);
+ * ```
+ */
 export type IcmpMessage = IcmpEcho | IcmpError<IPv4Header> | IcmpOther;
-/** A parsed ICMPv6 message. */
+/**
+ * A parsed ICMPv6 message.
+ *
+ * @example
+ * ```ts ignore
+ * import { type Icmpv6Message, parseIcmpv6 } from "./packets.ts";
+ * declare const icmp: Uint8Array;
+ * const m: Icmpv6Message = parseIcmpv6(icmp);
+ * ```
+ */
 export type Icmpv6Message = IcmpEcho | IcmpError<IPv6Header> | IcmpOther;
 
 const UNREACHABLE_V4 = [

@@ -58,10 +58,27 @@ import {
 import { netError } from "./errors.ts";
 import { lib, openSocket } from "./socket.ts";
 
-/** How {@linkcode openRawSocket} opens the socket. */
+/**
+ * How {@linkcode openRawSocket} opens the socket.
+ *
+ * @example
+ * ```ts ignore
+ * import { IPPROTO_ICMP, openRawSocket, type RawMode } from "../mod.ts";
+ * const mode: RawMode = "dgram"; // force the unprivileged ping socket
+ * openRawSocket({ protocol: IPPROTO_ICMP, mode }).close();
+ * ```
+ */
 export type RawMode = "raw" | "dgram" | "auto";
 
-/** Options of {@linkcode openRawSocket}. */
+/**
+ * Options of {@linkcode openRawSocket}.
+ *
+ * @example
+ * ```ts ignore
+ * import { IPPROTO_ICMPV6, openRawSocket } from "../mod.ts";
+ * const sock = openRawSocket({ family: "ipv6", protocol: IPPROTO_ICMPV6, mode: "auto", hostname: "::1" });
+ * ```
+ */
 export interface RawSocketOptions {
   /** `"ipv4"` (default) or `"ipv6"`. */
   family?: "ipv4" | "ipv6";
@@ -73,7 +90,17 @@ export interface RawSocketOptions {
   hostname?: string;
 }
 
-/** The peer of a raw packet: an IP address (raw sockets have no ports). */
+/**
+ * The peer of a raw packet: an IP address (raw sockets have no ports).
+ *
+ * @example
+ * ```ts ignore
+ * import { IPPROTO_ICMP, openRawSocket } from "../mod.ts";
+ * const sock = openRawSocket({ protocol: IPPROTO_ICMP });
+ * const [, from] = await sock.receive();
+ * console.log(from.hostname);
+ * ```
+ */
 export interface RawAddr {
   /** `"raw"`. */
   transport: "raw";

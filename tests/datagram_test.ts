@@ -11,9 +11,11 @@
 import assert from "@assert";
 import {
   connectDatagram,
+  connectSeqpacket,
   DatagramConn,
   DatagramTruncatedError,
   listenDatagram,
+  listenSeqpacket,
   MAX_UDP_PAYLOAD_V4,
   MAX_UDP_PAYLOAD_V6,
 } from "../mod.ts";
@@ -498,5 +500,55 @@ Deno.test("DatagramConn implements Deno.DatagramConn (typed) and exposes setOpti
     assert.equal(ours.getOption("SO_TYPE"), 2 /* SOCK_DGRAM */);
   } finally {
     conn.close();
+  }
+});
+
+Deno.test("Unix seqpacket: listen/accept/connect, message boundaries kept, empty message vs end", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/seq.sock`;
+  const listener = listenSeqpacket({ path });
+  try {
+    assert.deepEqual(listener.addr, { transport: "unixpacket", path });
+    const accepting = listener.accept();
+    const client = await connectSeqpacket({ path });
+    const server = await accepting;
+    try {
+      assert.equal(client.getOption("SO_TYPE"), 5 /* SOCK_SEQPACKET */);
+      assert.deepEqual(client.remoteAddr, { transport: "unixpacket", path });
+      // Three sends are three receives, whatever their sizes.
+      await client.send(pattern(3));
+      await client.send(pattern(100_000));
+      await client.send(new Uint8Array(0));
+      await client.send(pattern(7));
+      assert.deepEqual(await server.receive(), pattern(3));
+      assert.deepEqual(await server.receive(), pattern(100_000));
+      assert.deepEqual(
+        await server.receive(),
+        new Uint8Array(0),
+        "an empty message is not the end",
+      );
+      const error = await server.receive(new Uint8Array(2)).then(() => null, (e) => e);
+      assert.ok(error instanceof DatagramTruncatedError);
+      assert.equal(error.length, 7);
+      // Replies, then the end.
+      await server.send(pattern(9));
+      assert.deepEqual(await client.receive(), pattern(9));
+      client.close();
+      assert.equal(await server.receive(), null);
+      const messages: number[] = [];
+      for await (const m of server) messages.push(m.byteLength);
+      assert.deepEqual(messages, []);
+      await assert.rejects(() => server.send(pattern(1)), Deno.errors.BrokenPipe);
+    } finally {
+      client.close();
+      server.close();
+    }
+    await assert.rejects(
+      () => connectSeqpacket({ path: `${dir}/none.sock` }),
+      Deno.errors.NotFound,
+    );
+  } finally {
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
