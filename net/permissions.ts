@@ -24,6 +24,13 @@ function denied(descriptor: string, flag: string): Error {
  * @throws {Deno.errors.NotCapable} when not granted.
  */
 export function checkNet(hostname: string, port: number): void {
+  // Deno keeps every PermissionStatus it has answered with, per descriptor,
+  // for the life of the process: a `host:port` query for each new peer (a
+  // UDP reply to each client port, a connect to each port) would grow memory
+  // by ~400 bytes per endpoint, without bound. A plain `--allow-net` (no
+  // list, no `--deny-net`: not partial) answers for every descriptor at once.
+  const all = Deno.permissions.querySync({ name: "net" });
+  if (all.state === "granted" && !all.partial) return;
   const host = hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname;
   const descriptor = `${host}:${port}`;
   const state = Deno.permissions.querySync({ name: "net", host: descriptor }).state;
