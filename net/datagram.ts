@@ -1296,11 +1296,13 @@ export async function connectDatagram(
   checkNet(hostname, port);
   const endpoints = await resolve(hostname, port, SOCK_DGRAM);
   const v6 = endpoints[0].family === AF_INET6;
-  const local = options.localHostname !== undefined || options.localPort !== undefined;
+  // Read once: whether the local bind is checked must follow the values bound.
+  const { localHostname, localPort } = options;
+  const local = localHostname !== undefined || localPort !== undefined;
   const conn = openUdp({
     transport: "udp",
-    hostname: options.localHostname ?? (v6 ? "::" : "0.0.0.0"),
-    port: options.localPort ?? 0,
+    hostname: localHostname ?? (v6 ? "::" : "0.0.0.0"),
+    port: localPort ?? 0,
   }, local);
   try {
     await conn.connect({
@@ -1571,17 +1573,19 @@ export function listenSeqpacket(options: SeqpacketListenOptions): SeqpacketListe
   if (typeof options !== "object" || options === null) {
     throw new TypeError("options must be { path, backlog? }");
   }
-  const address = encodeUnix(options.path);
-  checkUnixPath(options.path);
+  // Read once: the path checked must be the path bound.
+  const path = options.path;
+  const address = encodeUnix(path);
+  checkUnixPath(path);
   const backlog = checkInteger(options.backlog ?? 511, "backlog", 0, 0x7fffffff);
   const fd = openSocket(AF_UNIX, SOCK_SEQPACKET);
   const c = lib();
   if (c.bind(fd, address, address.byteLength) === -1 || c.listen(fd, backlog) === -1) {
-    const error = netError(errno(), "bind/listen", JSON.stringify(options.path));
+    const error = netError(errno(), "bind/listen", JSON.stringify(path));
     c.close(fd);
     throw error;
   }
-  return new SeqpacketListener(fd, { transport: "unixpacket", path: options.path });
+  return new SeqpacketListener(fd, { transport: "unixpacket", path });
 }
 
 /**
@@ -1602,10 +1606,12 @@ export async function connectSeqpacket(options: SeqpacketConnectOptions): Promis
   if (typeof options !== "object" || options === null) {
     throw new TypeError("options must be { path }");
   }
-  const address = encodeUnix(options.path);
-  checkUnixPath(options.path);
+  // Read once: the path checked must be the path connected to.
+  const path = options.path;
+  const address = encodeUnix(path);
+  checkUnixPath(path);
   const fd = openSocket(AF_UNIX, SOCK_SEQPACKET);
-  const remote: Deno.UnixAddr = { transport: "unixpacket", path: options.path };
+  const remote: Deno.UnixAddr = { transport: "unixpacket", path };
   const conn = new SeqpacketConn(fd, { transport: "unixpacket", path: "" }, remote);
   try {
     for (;;) {
@@ -1613,7 +1619,7 @@ export async function connectSeqpacket(options: SeqpacketConnectOptions): Promis
       const e = errno();
       // A full backlog: wait for room, then try again.
       if (e === EAGAIN) await reactor().writable((conn as unknown as { source: IoSource }).source);
-      else if (e !== EINTR) throw netError(e, "connect", JSON.stringify(options.path));
+      else if (e !== EINTR) throw netError(e, "connect", JSON.stringify(path));
     }
   } catch (error) {
     conn.close();

@@ -352,9 +352,11 @@ export async function connect(
   }
   signal?.throwIfAborted();
   if (options.transport === "unix") {
-    const address = encodeUnix(options.path);
-    checkUnixPath(options.path);
-    const conn = await attempt(AF_UNIX, address, "unix", options.path, signal, timeout);
+    // Read once: the path checked must be the path connected to.
+    const path = options.path;
+    const address = encodeUnix(path);
+    checkUnixPath(path);
+    const conn = await attempt(AF_UNIX, address, "unix", path, signal, timeout);
     return conn as unknown as UnixConn;
   }
   if (options.transport !== undefined && options.transport !== "tcp") {
