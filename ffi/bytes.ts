@@ -32,7 +32,7 @@
  * @module
  */
 
-import { byteLengthOf, describe } from "./checks.ts";
+import { byteLengthOf, describe, plainView } from "./checks.ts";
 import { libc } from "./libc.ts";
 
 const isInteger = Number.isInteger;
@@ -61,7 +61,8 @@ function checkCount(n: unknown, ...buffers: [string, number][]): number {
 
 /** The address of a non-empty view's first byte. */
 function address(view: Uint8Array): number {
-  const pointer = pointerOf(view);
+  // Deno.UnsafePointer.of reads `length`, which the caller's view may redefine.
+  const pointer = pointerOf(plainView(view, "view"));
   if (pointer === null) throw new Error("no address for a non-empty view");
   return Number(pointerValue(pointer));
 }

@@ -17,6 +17,8 @@ const intrinsicGetter = (key: PropertyKey): (this: unknown) => unknown => {
 };
 const getByteLength = intrinsicGetter("byteLength");
 const getTypedArrayName = intrinsicGetter(Symbol.toStringTag);
+const getBuffer = intrinsicGetter("buffer");
+const getByteOffset = intrinsicGetter("byteOffset");
 const apply = Reflect.apply;
 
 /**
@@ -41,6 +43,33 @@ export function byteLengthOf(value: unknown, name: string): number {
     throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
   }
   return apply(getByteLength, value, []) as number;
+}
+
+/**
+ * A plain `Uint8Array` over exactly the bytes of `value`, made through the
+ * intrinsic getters: whatever `byteLength`, `length`, `byteOffset`,
+ * `buffer` or `subarray` the caller's object redefines, the result has none
+ * of it. For code that must hand a view to something that reads those
+ * properties (`Deno.UnsafePointer.of` reads `length`) or index it safely.
+ *
+ * @param value the argument.
+ * @param name its name, for the message.
+ * @returns the plain view (sharing `value`'s memory).
+ * @throws {TypeError} when `value` is not a real `Uint8Array`.
+ * @example
+ * ```ts
+ * import { plainView } from "./checks.ts";
+ * plainView(new Uint8Array(8).subarray(2), "buf").byteOffset; // 2
+ * ```
+ */
+export function plainView(value: unknown, name: string): Uint8Array {
+  const length = byteLengthOf(value, name);
+  if (length === 0) return new Uint8Array(0); // also a detached or out-of-bounds view
+  return new Uint8Array(
+    apply(getBuffer, value, []) as ArrayBufferLike,
+    apply(getByteOffset, value, []) as number,
+    length,
+  );
 }
 
 /** Largest count Linux moves in one read/write (`MAX_RW_COUNT`), so an `i32` result is lossless. */

@@ -26,7 +26,11 @@ const messages: Map<number, string> = new Map();
  * ```
  */
 export function errnoName(value: number): string {
-  return NAMES.get(value) ?? `E${value}`;
+  const name = NAMES.get(value);
+  if (name !== undefined) return name;
+  // Never coerce a non-number into the name: its toString could throw or lie.
+  if (typeof value !== "number") throw new TypeError(`errno must be a number, got ${typeof value}`);
+  return `E${value}`;
 }
 
 /**

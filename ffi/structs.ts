@@ -12,6 +12,11 @@
  * @module
  */
 
+import { byteLengthOf } from "./checks.ts";
+
+/** The built-in subarray, captured: a caller's view may redefine its own. */
+const subarray = Uint8Array.prototype.subarray;
+
 /** The type of one struct field as C stores it. */
 export type FieldType =
   | "u8"
@@ -118,7 +123,11 @@ export class StructLayout<T extends Record<string, number | bigint | Uint8Array>
    */
   field(name: keyof T & string): Field {
     const found = this.#byName.get(name);
-    if (!found) throw new TypeError(`${this.name} has no field ${name}`);
+    if (!found) {
+      // Never coerce a non-string: its own toString could throw or lie.
+      const what = typeof name === "string" ? name : `(a ${typeof name}, not a field name)`;
+      throw new TypeError(`${this.name} has no field ${what}`);
+    }
     return found;
   }
 
@@ -141,15 +150,13 @@ export class StructLayout<T extends Record<string, number | bigint | Uint8Array>
     if (into === undefined) {
       bytes = new Uint8Array(this.size);
     } else {
-      if (!(into instanceof Uint8Array)) {
-        throw new TypeError(`${this.name}: into must be a Uint8Array`);
+      // The true length, and the built-in subarray: `into` may redefine
+      // byteLength or subarray, and the DataView below must stay inside it.
+      const length = byteLengthOf(into, `${this.name}: into`);
+      if (length < this.size) {
+        throw new RangeError(`${this.name}: into holds ${length} bytes, needs ${this.size}`);
       }
-      if (into.byteLength < this.size) {
-        throw new RangeError(
-          `${this.name}: into holds ${into.byteLength} bytes, needs ${this.size}`,
-        );
-      }
-      bytes = into.subarray(0, this.size);
+      bytes = Reflect.apply(subarray, into, [0, this.size]) as Uint8Array;
       bytes.fill(0);
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, this.size);
@@ -171,14 +178,11 @@ export class StructLayout<T extends Record<string, number | bigint | Uint8Array>
    * @throws {RangeError} when `bytes` is shorter than the struct.
    */
   decode(bytes: Uint8Array): T {
-    if (!(bytes instanceof Uint8Array)) {
-      throw new TypeError(`${this.name}: bytes must be a Uint8Array`);
+    const length = byteLengthOf(bytes, `${this.name}: bytes`);
+    if (length < this.size) {
+      throw new RangeError(`${this.name}: ${length} bytes given, needs ${this.size}`);
     }
-    if (bytes.byteLength < this.size) {
-      throw new RangeError(
-        `${this.name}: ${bytes.byteLength} bytes given, needs ${this.size}`,
-      );
-    }
+    bytes = Reflect.apply(subarray, bytes, [0, this.size]) as Uint8Array;
     const view = new DataView(bytes.buffer, bytes.byteOffset, this.size);
     const out: Record<string, number | bigint | Uint8Array> = {};
     for (const field of this.fields) out[field.name] = readField(field, view, bytes);

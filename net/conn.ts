@@ -8,7 +8,7 @@
  * @module
  */
 
-import { byteLengthOf, MAX_IO_COUNT } from "../ffi/checks.ts";
+import { byteLengthOf, MAX_IO_COUNT, plainView } from "../ffi/checks.ts";
 import { EAGAIN, EINTR, MSG_NOSIGNAL, SHUT_WR } from "../ffi/constants.ts";
 import { errno } from "../ffi/libc.ts";
 import { reactor } from "../reactor/reactor.ts";
@@ -121,7 +121,7 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
     const size = byteLengthOf(p, "p");
     if (this.#reading) throw busyError("read");
     if (size === 0) return 0;
-    const want = size > MAX_IO_COUNT ? MAX_IO_COUNT : size;
+    let want = size > MAX_IO_COUNT ? MAX_IO_COUNT : size;
     const c = lib();
     let n = c.read(fd, p, want);
     if (n > 0) return n;
@@ -136,7 +136,13 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
         if (e === EAGAIN) await reactor().readable(this.source);
         else if (e !== EINTR) throw netError(e, "read");
         // The reactor rejects the wait if the Conn was closed meanwhile, so
-        // handleFd is still ours here.
+        // handleFd is still ours here. p may have been resized or detached
+        // while we waited: the kernel never gets more than it holds now.
+        const now = byteLengthOf(p, "p");
+        if (now < want) {
+          want = now;
+          if (want === 0) return 0;
+        }
         n = c.read(this.handleFd, p, want);
         if (n > 0) return n;
         if (n === 0) {
@@ -171,10 +177,15 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
       const e = errno();
       if (e !== EAGAIN && e !== EINTR) throw netError(e, "send");
     }
-    return await this.#queuedWrite(p, want);
+    return await this.#queuedWrite(p, want, false);
   }
 
-  async #queuedWrite(p: Uint8Array, want: number): Promise<number> {
+  /**
+   * One entry of the write queue: waits for the writes before it, then
+   * sends `rest` bytes of `p` — once (`write`), or until all are sent
+   * (`writeAll`: no other write can come between its bytes).
+   */
+  async #queuedWrite(p: Uint8Array, rest: number, all: boolean): Promise<number> {
     const previous = this.#writeTail;
     let done!: () => void;
     const tail = new Promise<void>((resolve) => done = resolve);
@@ -182,11 +193,27 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
     try {
       if (previous !== null) await previous;
       const c = lib();
+      let sent = 0;
       for (;;) {
         const fd = this.handleFd;
         if (fd < 0) throw closedError("Conn");
-        const n = c.send(fd, p, want, MSG_NOSIGNAL);
-        if (n >= 0) return n;
+        // p may have been resized or detached while this write waited: the
+        // kernel never gets more than it holds now.
+        const now = byteLengthOf(p, "p");
+        if (now < rest) {
+          if (all) throw new RangeError(`p shrank to ${now} bytes while writeAll waited`);
+          rest = now;
+          if (rest === 0) return 0;
+        }
+        const n = c.send(fd, p, rest > MAX_IO_COUNT ? MAX_IO_COUNT : rest, MSG_NOSIGNAL);
+        if (n >= 0) {
+          if (!all) return n;
+          sent += n;
+          if (n === rest) return sent;
+          p = p.subarray(n); // p is writeAll's own plain view
+          rest -= n;
+          continue;
+        }
         const e = errno();
         if (e === EAGAIN) await reactor().writable(this.source);
         else if (e !== EINTR) throw netError(e, "send");
@@ -198,15 +225,37 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
   }
 
   /**
-   * Writes all of `p`, waiting as needed.
+   * Writes all of `p`, waiting as needed. Its bytes go out contiguously and
+   * in call order with the other writes: concurrent `writeAll`s (and
+   * `write`s) never interleave with it.
    *
    * @param p the bytes.
    * @returns when every byte has been handed to the kernel.
+   * @throws {RangeError} when `p` is shrunk or detached before it is all written.
    */
   async writeAll(p: Uint8Array): Promise<void> {
-    let offset = 0;
-    const size = byteLengthOf(p, "p");
-    while (offset < size) offset += await this.write(p.subarray(offset));
+    const fd = this.handleFd;
+    if (fd < 0) throw closedError("Conn");
+    // A plain view: p's own subarray/byteLength cannot lie to the loop below.
+    let view = plainView(p, "p");
+    let rest = view.byteLength;
+    if (rest === 0) return;
+    if (this.#writeTail === null) {
+      // Nothing queued: hand the kernel what it takes now.
+      const c = lib();
+      for (;;) {
+        const n = c.send(fd, view, rest > MAX_IO_COUNT ? MAX_IO_COUNT : rest, MSG_NOSIGNAL);
+        if (n < 0) {
+          const e = errno();
+          if (e !== EAGAIN && e !== EINTR) throw netError(e, "send");
+          break;
+        }
+        if (n === rest) return;
+        view = view.subarray(n);
+        rest -= n;
+      }
+    }
+    await this.#queuedWrite(view, rest, true);
   }
 
   /**

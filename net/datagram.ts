@@ -421,15 +421,18 @@ export abstract class MessageSocket extends SocketHandle {
   protected receiveMessage(own: Uint8Array | undefined, mode: number): Promise<unknown> {
     const fd = this.handleFd;
     if (fd < 0) return Promise.reject(closedError(this.kind));
+    let ownSize = 0;
     try {
-      if (own !== undefined) byteLengthOf(own, "p");
+      if (own !== undefined) ownSize = byteLengthOf(own, "p");
     } catch (error) {
       return Promise.reject(error);
     }
     if (this.#receiveTail === null) {
       const buf = own === undefined || this.receivesIntoScratch ? this.#scratchFor(fd) : own;
       if (buf !== null) {
-        const capacity = buf.byteLength;
+        // The caller's buffer is measured by the intrinsic getter: its own
+        // `byteLength` property may lie, and the kernel writes `capacity` bytes.
+        const capacity = buf === own ? ownSize : buf.byteLength;
         this.fromLen[0] = 128;
         const n = lib().recvfrom(fd, buf, capacity, MSG_TRUNC, this.fromBytes, this.fromLen);
         if (n >= 0) {
@@ -476,7 +479,8 @@ export abstract class MessageSocket extends SocketHandle {
         const buf = own === undefined || this.receivesIntoScratch ? this.#scratchFor(fd) : own;
         let e: number;
         if (buf !== null) {
-          const capacity = buf.byteLength;
+          // Measured again after every wait: the caller may have resized or detached it.
+          const capacity = buf === own ? byteLengthOf(own, "p") : buf.byteLength;
           this.fromLen[0] = 128;
           const n = c.recvfrom(fd, buf, capacity, MSG_TRUNC, this.fromBytes, this.fromLen);
           if (n >= 0) return this.finishReceive(buf, capacity, n, own, mode);
@@ -533,6 +537,10 @@ export abstract class MessageSocket extends SocketHandle {
       for (;;) {
         const fd = this.handleFd;
         if (fd < 0) throw closedError(this.kind);
+        // The caller may have resized or detached p while the send waited.
+        if (byteLengthOf(p, "p") < size) {
+          throw new RangeError(`p shrank below the ${size} bytes to send while the send waited`);
+        }
         const n = c.sendto(fd, p, size, MSG_NOSIGNAL, to, toLength);
         if (n >= 0) return n;
         const e = errno();

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { plainView } from "../ffi/checks.ts";
 import { AF_INET, AF_INET6 } from "../ffi/constants.ts";
 import { inet_ntop, inet_pton } from "../ffi/convert.ts";
 
@@ -70,9 +71,13 @@ export const ICMPV6_TYPE: Readonly<{
 /** Protocol numbers of the IP header (`IPPROTO_*`) that the parsers look into. */
 const PROTO_UDP = 17;
 
+/**
+ * A checked Uint8Array argument, returned as a plain view of the same bytes
+ * (`plainView`): its length is the true one, whatever `byteLength`/`length`
+ * the caller's object redefines. Parsers read only this view.
+ */
 function bytesArg(value: unknown, name: string): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array`);
-  return value;
+  return plainView(value, name);
 }
 
 function need(bytes: Uint8Array, length: number, what: string): void {
@@ -92,7 +97,9 @@ function u32(bytes: Uint8Array, offset: number): number {
 
 function uint(value: unknown, name: string, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
-    throw new RangeError(`${name} must be an integer in 0..${max}, got ${String(value)}`);
+    // The value's own text only for a number: an object's toString could throw or lie.
+    const got = typeof value === "number" ? String(value) : typeof value;
+    throw new RangeError(`${name} must be an integer in 0..${max}, got ${got}`);
   }
   return value;
 }
@@ -131,7 +138,8 @@ export function internetChecksum(data: Uint8Array, initial = 0): number {
  * ```
  */
 export function onesComplementSum(data: Uint8Array, initial = 0): number {
-  let sum = initial;
+  data = bytesArg(data, "data");
+  let sum = uint(initial, "initial", 0xffffffff);
   const end = data.byteLength & ~1;
   for (let i = 0; i < end; i += 2) sum += (data[i] << 8) | data[i + 1];
   if (end !== data.byteLength) sum += data[end] << 8;
@@ -197,7 +205,7 @@ export interface IPv4Header {
  * ```
  */
 export function parseIPv4Header(bytes: Uint8Array): IPv4Header {
-  bytesArg(bytes, "bytes");
+  bytes = bytesArg(bytes, "bytes");
   need(bytes, 20, "an IPv4 header");
   const version = bytes[0] >> 4;
   if (version !== 4) throw new RangeError(`not an IPv4 header (version ${version})`);
@@ -270,7 +278,7 @@ export interface IPv6Header {
  * ```
  */
 export function parseIPv6Header(bytes: Uint8Array): IPv6Header {
-  bytesArg(bytes, "bytes");
+  bytes = bytesArg(bytes, "bytes");
   need(bytes, 40, "an IPv6 header");
   const version = bytes[0] >> 4;
   if (version !== 6) throw new RangeError(`not an IPv6 header (version ${version})`);
@@ -322,7 +330,7 @@ export interface UdpHeader {
  * ```
  */
 export function parseUdpHeader(bytes: Uint8Array): UdpHeader {
-  bytesArg(bytes, "bytes");
+  bytes = bytesArg(bytes, "bytes");
   need(bytes, 8, "a UDP header");
   return {
     sourcePort: u16(bytes, 0),
@@ -445,7 +453,7 @@ export function buildIcmpv6Echo(
  * ```
  */
 export function icmpv6Checksum(source: string, destination: string, message: Uint8Array): number {
-  bytesArg(message, "message");
+  message = bytesArg(message, "message");
   const src = inet_pton(AF_INET6, source);
   const dst = inet_pton(AF_INET6, destination);
   if (src === null || dst === null) throw new TypeError("source and destination must be IPv6");
@@ -634,6 +642,8 @@ const UNREACHABLE_V6 = [
  * ```
  */
 export function describeIcmp(type: number, code: number, v6 = false): string {
+  uint(type, "type", 255);
+  uint(code, "code", 255);
   if (v6) {
     switch (type) {
       case 1:
@@ -687,7 +697,7 @@ function parseMessage(
   bytes: Uint8Array,
   v6: boolean,
 ): IcmpEcho | IcmpError<IPv4Header | IPv6Header> | IcmpOther {
-  bytesArg(bytes, "bytes");
+  bytes = bytesArg(bytes, "bytes");
   need(bytes, 4, v6 ? "an ICMPv6 message" : "an ICMP message");
   const type = bytes[0];
   const code = bytes[1];
@@ -786,6 +796,7 @@ export function parseIcmpv6(bytes: Uint8Array): Icmpv6Message {
  * ```
  */
 export function parseIPv4Packet(bytes: Uint8Array): { header: IPv4Header; payload: Uint8Array } {
+  bytes = bytesArg(bytes, "bytes");
   const header = parseIPv4Header(bytes);
   const end = header.totalLength >= header.headerLength && header.totalLength <= bytes.byteLength
     ? header.totalLength

@@ -196,6 +196,15 @@ export class RawSocket extends MessageSocket {
     mode: "raw" | "dgram",
     identifier?: number,
   ) {
+    // Checked before the descriptor is taken (messages interpolate them later).
+    if (family !== "ipv4" && family !== "ipv6") {
+      throw new TypeError(`family must be "ipv4" or "ipv6", got ${describe(family)}`);
+    }
+    if (mode !== "raw" && mode !== "dgram") {
+      throw new TypeError(`mode must be "raw" or "dgram", got ${describe(mode)}`);
+    }
+    checkInteger(protocol, "protocol", 0, 255);
+    if (identifier !== undefined) checkInteger(identifier, "identifier", 0, 0xffff);
     super(fd, family === "ipv6" ? AF_INET6 : AF_INET, "RawSocket");
     this.family = family;
     this.protocol = protocol;
@@ -316,7 +325,7 @@ export class RawSocket extends MessageSocket {
     let data: Uint8Array<ArrayBuffer>;
     let capacity = n;
     if (own !== undefined) {
-      capacity = own.byteLength;
+      capacity = byteLengthOf(own, "p"); // not own.byteLength: that property may lie
       const kept = n > capacity ? capacity : n;
       own.set(buf.subarray(0, kept));
       data = own.subarray(0, kept) as Uint8Array<ArrayBuffer>;

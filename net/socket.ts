@@ -7,7 +7,7 @@
  * @module
  */
 
-import { checkInt, checkInteger } from "../ffi/checks.ts";
+import { checkFd, checkInt, checkInteger, describe } from "../ffi/checks.ts";
 import { errno, type Libc, libc } from "../ffi/libc.ts";
 import { SocketError } from "../ffi/errors.ts";
 import { type IoSource, reactor } from "../reactor/reactor.ts";
@@ -67,6 +67,12 @@ export class SocketHandle {
    * @param kind `"Conn"`, `"Listener"`, ... for messages.
    */
   constructor(fd: number, kind: string) {
+    // Bad arguments: nothing is owned yet, the descriptor stays the caller's.
+    checkFd(fd);
+    // Error messages name the kind: never coerce something else into one.
+    if (typeof kind !== "string") {
+      throw new TypeError(`kind must be a string, got ${describe(kind)}`);
+    }
     this.handleFd = fd;
     this.kind = kind;
     try {

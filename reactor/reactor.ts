@@ -10,6 +10,7 @@
  * @module
  */
 
+import { checkFd } from "../ffi/checks.ts";
 import { EpollPoller } from "./epoll.ts";
 import { PollPoller } from "./poll.ts";
 import { type Poller, READABLE, WRITABLE } from "./poller.ts";
@@ -122,6 +123,7 @@ export class Reactor {
    * @returns its source.
    */
   register(fd: number): IoSource {
+    checkFd(fd); // the backend may be any Poller: never index #sources by something else
     const token = this.#nextToken;
     this.#nextToken = token === 0xfffffffe ? 1 : token + 1;
     const source = new IoSource(fd, token);
@@ -328,7 +330,7 @@ function makePoller(kind: PollerKind): Poller {
  * `poll`) does the same without code.
  *
  * @param kind `"auto"`, `"epoll"` or `"poll"`.
- * @throws {Error} when the reactor already exists with another backend.
+ * @throws {Deno.errors.AlreadyExists} when the reactor already exists with another backend.
  * @example
  * ```ts
  * import { setPoller } from "./reactor.ts";
@@ -340,7 +342,7 @@ export function setPoller(kind: PollerKind): void {
     throw new TypeError(`poller must be "auto", "epoll" or "poll", got ${String(kind)}`);
   }
   if (instance !== undefined && kind !== "auto" && instance.backend !== kind) {
-    throw new Error(`the reactor already runs on ${instance.backend}`);
+    throw new Deno.errors.AlreadyExists(`the reactor already runs on ${instance.backend}`);
   }
   preferred = kind;
 }
