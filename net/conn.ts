@@ -54,6 +54,8 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #writable: WritableStream<Uint8Array<ArrayBufferLike>> | undefined;
   #sawEof = false;
+  // source.readEvents when a short read drained the socket; -1: not drained.
+  #drainedAt = -1;
   #writeShut = false;
 
   /**
@@ -123,17 +125,31 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
     if (size === 0) return 0;
     let want = size > MAX_IO_COUNT ? MAX_IO_COUNT : size;
     const c = lib();
-    let n = c.read(fd, p, want);
-    if (n > 0) return n;
-    if (n === 0) {
-      this.#sawEof = true;
-      return null;
+    const source = this.source;
+    let n: number;
+    let e: number;
+    if (this.#drainedAt === source.readEvents && !source.readClosed) {
+      // Drained by the last read, no event since and no hang-up seen: this
+      // read would only say EAGAIN.
+      e = EAGAIN;
+    } else {
+      n = c.read(fd, p, want);
+      if (n > 0) {
+        // TCP and Unix stream reads stop short only when the queue is empty;
+        // new data then brings a fresh edge (and so a new event).
+        if (n < want) this.#drainedAt = source.readEvents;
+        return n;
+      }
+      if (n === 0) {
+        this.#sawEof = true;
+        return null;
+      }
+      e = errno();
     }
-    let e = errno();
     this.#reading = true;
     try {
       for (;;) {
-        if (e === EAGAIN) await reactor().readable(this.source);
+        if (e === EAGAIN) await reactor().readable(source);
         else if (e !== EINTR) throw netError(e, "read");
         // The reactor rejects the wait if the Conn was closed meanwhile, so
         // handleFd is still ours here. p may have been resized or detached
@@ -144,7 +160,10 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
           if (want === 0) return 0;
         }
         n = c.read(this.handleFd, p, want);
-        if (n > 0) return n;
+        if (n > 0) {
+          if (n < want) this.#drainedAt = source.readEvents;
+          return n;
+        }
         if (n === 0) {
           this.#sawEof = true;
           return null;

@@ -23,11 +23,12 @@ import {
 } from "../ffi/constants.ts";
 import { SocketError } from "../ffi/errors.ts";
 import { errno, libc } from "../ffi/libc.ts";
-import { type Poller, READABLE, WRITABLE } from "./poller.ts";
+import { CLOSED, type Poller, READABLE, WRITABLE } from "./poller.ts";
 
 const WAKER_TOKEN = 0xffffffff;
 const IN_BITS = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 const OUT_BITS = EPOLLOUT | EPOLLHUP | EPOLLERR;
+const CLOSED_BITS = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 // `>>> 0` keeps EPOLLET (bit 31) an unsigned value for the Uint32Array.
 const INTEREST = (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) >>> 0;
 
@@ -163,7 +164,8 @@ export class EpollPoller implements Poller {
 
   readinessAt(i: number): number {
     const ev = this.#current[3 * i];
-    return ((ev & IN_BITS) !== 0 ? READABLE : 0) | ((ev & OUT_BITS) !== 0 ? WRITABLE : 0);
+    return ((ev & IN_BITS) !== 0 ? READABLE : 0) | ((ev & OUT_BITS) !== 0 ? WRITABLE : 0) |
+      ((ev & CLOSED_BITS) !== 0 ? CLOSED : 0);
   }
 
   close(): void {

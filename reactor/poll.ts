@@ -19,7 +19,7 @@ import {
 } from "../ffi/constants.ts";
 import { SocketError } from "../ffi/errors.ts";
 import { errno, libc } from "../ffi/libc.ts";
-import { type Poller, READABLE, WRITABLE } from "./poller.ts";
+import { CLOSED, type Poller, READABLE, WRITABLE } from "./poller.ts";
 
 interface Interest {
   token: number;
@@ -29,6 +29,7 @@ interface Interest {
 
 const IN_BITS = POLLIN | POLLRDHUP | POLLHUP | POLLERR | POLLNVAL;
 const OUT_BITS = POLLOUT | POLLHUP | POLLERR | POLLNVAL;
+const CLOSED_BITS = POLLRDHUP | POLLHUP | POLLERR | POLLNVAL;
 
 /** A poll(2)-based {@linkcode Poller}. */
 export class PollPoller implements Poller {
@@ -152,7 +153,7 @@ export class PollPoller implements Poller {
       this.#resultFd[out] = fd;
       this.#resultToken[out] = entry.token;
       this.#resultReady[out] = ((revents & IN_BITS) !== 0 ? READABLE : 0) |
-        ((revents & OUT_BITS) !== 0 ? WRITABLE : 0);
+        ((revents & OUT_BITS) !== 0 ? WRITABLE : 0) | ((revents & CLOSED_BITS) !== 0 ? CLOSED : 0);
       out++;
     }
     return out;

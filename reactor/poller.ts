@@ -9,6 +9,11 @@
 export const READABLE = 1;
 /** Readiness bit: the descriptor can be written (or a connect finished). */
 export const WRITABLE = 2;
+/**
+ * Readiness bit: the peer hung up or the socket has an error (reads will
+ * return end of stream or the error without blocking, however often they run).
+ */
+export const CLOSED = 4;
 
 /**
  * A readiness backend. Backends report edges or levels in a common form:
@@ -46,7 +51,7 @@ export interface Poller {
   fdAt(i: number): number;
   /** The token of event `i`. */
   tokenAt(i: number): number;
-  /** `READABLE | WRITABLE` of event `i` (errors and hang-ups set both). */
+  /** `READABLE | WRITABLE | CLOSED` of event `i` (errors and hang-ups set all three). */
   readinessAt(i: number): number;
   /** Releases the backend's own descriptors. */
   close(): void;

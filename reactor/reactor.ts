@@ -13,7 +13,7 @@
 import { checkFd } from "../ffi/checks.ts";
 import { EpollPoller } from "./epoll.ts";
 import { PollPoller } from "./poll.ts";
-import { type Poller, READABLE, WRITABLE } from "./poller.ts";
+import { CLOSED, type Poller, READABLE, WRITABLE } from "./poller.ts";
 
 /** Microtask turns to let resumed tasks run before polling again without blocking. */
 const SETTLE_TURNS = 6;
@@ -38,6 +38,20 @@ export class IoSource {
   refed = true;
   /** Set once {@linkcode Reactor.deregister} ran. */
   closed = false;
+  /**
+   * How many readable events the reactor has seen for this source. A reader
+   * that drained the socket (a short read) remembers the count; while it is
+   * unchanged no data can have arrived, so the reader waits without first
+   * paying for a read that would only say `EAGAIN`.
+   */
+  readEvents = 0;
+  /**
+   * Set once an event said the peer hung up or the socket failed: from then
+   * on a read never blocks (it returns end of stream or the error), so a
+   * drained reader must still try it. Edge-triggered backends report that
+   * condition once; this keeps it.
+   */
+  readClosed = false;
   /** @internal */ readResolve: Resolve | null = null;
   /** @internal */ readReject: Reject | null = null;
   /** @internal */ writeResolve: Resolve | null = null;
@@ -265,6 +279,8 @@ export class Reactor {
       const source = sources[poller.fdAt(i)];
       if (source === undefined || source.token !== poller.tokenAt(i)) continue;
       const ready = poller.readinessAt(i);
+      if ((ready & READABLE) !== 0) source.readEvents++;
+      if ((ready & CLOSED) !== 0) source.readClosed = true;
       if ((ready & READABLE) !== 0 && source.readResolve !== null) {
         const resolve = source.readResolve;
         source.readResolve = source.readReject = null;
