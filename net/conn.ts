@@ -28,6 +28,7 @@ export interface KeepAliveOptions {
 }
 
 const STREAM_CHUNK = 64 * 1024;
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * A connected stream socket. `read`, `write`, `closeWrite`, `close`,
@@ -121,7 +122,7 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
     const fd = this.handleFd;
     if (fd < 0) throw closedError("Conn");
     const size = byteLengthOf(p, "p");
-    if (this.#reading) throw busyError("read");
+    if (this.#reading || this.source.waitingToRead) throw busyError("read");
     if (size === 0) return 0;
     let want = size > MAX_IO_COUNT ? MAX_IO_COUNT : size;
     const c = lib();
@@ -172,6 +173,119 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
       }
     } finally {
       this.#reading = false;
+    }
+  }
+
+  /**
+   * Waits until a read may find data, end of stream or an error, without
+   * taking a buffer. With {@linkcode Conn.tryRead} it lets a server hold
+   * thousands of idle connections with no buffer each: one shared buffer
+   * serves whichever connection is ready.
+   *
+   * @returns when the socket may be readable (a later `tryRead` can still
+   *   return 0 after a spurious wake-up).
+   * @throws {Deno.errors.BadResource} when closed (also while waiting).
+   * @throws {Deno.errors.Busy} when a read or another wait is pending.
+   * @example
+   * ```ts ignore
+   * import type { Conn } from "../mod.ts";
+   * declare const conn: Conn;
+   * const shared = new Uint8Array(64 * 1024); // one for every connection
+   * for (;;) {
+   *   const n = conn.tryRead(shared);
+   *   if (n === null) break; // end of stream
+   *   if (n === 0) {
+   *     await conn.waitReadable();
+   *     continue;
+   *   }
+   *   await conn.writeAll(shared.slice(0, n));
+   * }
+   * ```
+   */
+  waitReadable(): Promise<void> {
+    // Not an async function: an idle connection then holds just the
+    // reactor's promise, no frame of its own.
+    if (this.handleFd < 0) return Promise.reject(closedError("Conn"));
+    const source = this.source;
+    if (this.#reading || source.waitingToRead) return Promise.reject(busyError("read"));
+    if (this.#drainedAt !== source.readEvents || source.readClosed) return RESOLVED;
+    return reactor().readable(source);
+  }
+
+  /**
+   * Reads what is there now, without waiting.
+   *
+   * @param p the destination.
+   * @returns bytes read; 0 when nothing is available yet (wait with
+   *   {@linkcode Conn.waitReadable}); `null` at end of stream.
+   * @throws {Deno.errors.BadResource} when closed.
+   * @throws {Deno.errors.Busy} when a read or wait is pending.
+   * @throws {Deno.errors.ConnectionReset} and other socket errors.
+   * @example
+   * ```ts ignore
+   * import type { Conn } from "../mod.ts";
+   * declare const conn: Conn;
+   * const n = conn.tryRead(new Uint8Array(4096)); // 0, null or a count
+   * ```
+   */
+  tryRead(p: Uint8Array): number | null {
+    const fd = this.handleFd;
+    if (fd < 0) throw closedError("Conn");
+    const size = byteLengthOf(p, "p");
+    if (this.#reading || this.source.waitingToRead) throw busyError("read");
+    if (size === 0) return 0;
+    const source = this.source;
+    if (this.#drainedAt === source.readEvents && !source.readClosed) return 0;
+    const want = size > MAX_IO_COUNT ? MAX_IO_COUNT : size;
+    const c = lib();
+    for (;;) {
+      const n = c.read(fd, p, want);
+      if (n > 0) {
+        if (n < want) this.#drainedAt = source.readEvents;
+        return n;
+      }
+      if (n === 0) {
+        this.#sawEof = true;
+        return null;
+      }
+      const e = errno();
+      if (e === EAGAIN) {
+        this.#drainedAt = source.readEvents;
+        return 0;
+      }
+      if (e !== EINTR) throw netError(e, "read");
+    }
+  }
+
+  /**
+   * Writes what the kernel takes now, without waiting and without jumping
+   * ahead of queued writes.
+   *
+   * @param p the bytes.
+   * @returns bytes written; 0 when the send buffer is full or other writes are queued.
+   * @throws {Deno.errors.BadResource} when closed.
+   * @throws {Deno.errors.BrokenPipe | Deno.errors.ConnectionReset} when the peer is gone.
+   * @example
+   * ```ts ignore
+   * import type { Conn } from "../mod.ts";
+   * declare const conn: Conn;
+   * const data = new TextEncoder().encode("hi");
+   * const sent = conn.tryWrite(data);
+   * if (sent < data.length) await conn.writeAll(data.subarray(sent));
+   * ```
+   */
+  tryWrite(p: Uint8Array): number {
+    const fd = this.handleFd;
+    if (fd < 0) throw closedError("Conn");
+    const size = byteLengthOf(p, "p");
+    if (size === 0 || this.#writeTail !== null) return 0;
+    const c = lib();
+    for (;;) {
+      const n = c.send(fd, p, size > MAX_IO_COUNT ? MAX_IO_COUNT : size, MSG_NOSIGNAL);
+      if (n >= 0) return n;
+      const e = errno();
+      if (e === EAGAIN) return 0;
+      if (e !== EINTR) throw netError(e, "send");
     }
   }
 

@@ -7,6 +7,7 @@
 
 import { checkInteger } from "../ffi/checks.ts";
 import {
+  AF_INET,
   AF_INET6,
   AF_UNIX,
   EAGAIN,
@@ -207,8 +208,19 @@ export class Listener<
 
   #wrap(fd: number): C {
     let remote: Deno.NetAddr | Deno.UnixAddr;
+    const peer = this.#peer;
     try {
-      remote = toDenoAddr(decodeSockaddr(this.#peer, this.#peerLen[0]), this.#transport);
+      if (this.#peerLen[0] === 16 && peer[0] === AF_INET && peer[1] === 0) {
+        // The common case, decoded in place: no copy of the address bytes,
+        // which matters for a server holding thousands of connections.
+        remote = {
+          transport: "tcp",
+          hostname: `${peer[4]}.${peer[5]}.${peer[6]}.${peer[7]}`,
+          port: (peer[2] << 8) | peer[3],
+        };
+      } else {
+        remote = toDenoAddr(decodeSockaddr(peer, this.#peerLen[0]), this.#transport);
+      }
     } catch (error) {
       lib().close(fd);
       throw error;

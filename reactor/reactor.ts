@@ -17,8 +17,12 @@ import { CLOSED, type Poller, READABLE, WRITABLE } from "./poller.ts";
 
 /** Microtask turns to let resumed tasks run before polling again without blocking. */
 const SETTLE_TURNS = 6;
-/** Non-blocking rounds before the loop lets timers and other I/O run. */
-const ROUNDS_BEFORE_YIELD = 64;
+/**
+ * Milliseconds the loop may keep polling without blocking before it lets
+ * timers and Deno's own I/O run (a blocking wait returns through the event
+ * loop). Counted in time, not rounds: under a burst one round can be long.
+ */
+const MAX_BUSY_MS = 4;
 /** How often waiters on unref'd sources are polled while the loop is stopped. */
 const UNREF_POLL_MS = 25;
 
@@ -245,22 +249,21 @@ export class Reactor {
 
   async #run(): Promise<void> {
     const poller = this.#poller;
-    let rounds = 0;
+    let busySince = performance.now();
     try {
       while (this.#refedWaiters > 0) {
-        let n = rounds < ROUNDS_BEFORE_YIELD ? poller.pollNow() : 0;
+        let n = performance.now() - busySince < MAX_BUSY_MS ? poller.pollNow() : 0;
         if (n === 0) {
           // Nothing ready (or time to let timers and other I/O run): block on a helper thread.
-          rounds = 0;
           this.#blocking = true;
           try {
             n = await poller.wait();
           } finally {
             this.#blocking = false;
           }
+          busySince = performance.now();
           if (n === 0) continue;
         }
-        rounds++;
         this.#dispatch(n);
         // Let the tasks just resumed read, write and wait again before we
         // poll without blocking, so their next events are caught on this thread.
