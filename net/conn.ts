@@ -55,7 +55,10 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #writable: WritableStream<Uint8Array<ArrayBufferLike>> | undefined;
   #sawEof = false;
-  // source.readEvents when a short read drained the socket; -1: not drained.
+  // source.readEvents when a read said EAGAIN; -1: not known to be drained.
+  // (Not set on a short read: the rest of a larger message often arrives
+  // while we process the first part, and a read then is cheaper than a
+  // round through the reactor.)
   #drainedAt = -1;
   #writeShut = false;
 
@@ -130,17 +133,12 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
     let n: number;
     let e: number;
     if (this.#drainedAt === source.readEvents && !source.readClosed) {
-      // Drained by the last read, no event since and no hang-up seen: this
-      // read would only say EAGAIN.
+      // A read said EAGAIN, no event since and no hang-up seen: this read
+      // would only say EAGAIN again.
       e = EAGAIN;
     } else {
       n = c.read(fd, p, want);
-      if (n > 0) {
-        // TCP and Unix stream reads stop short only when the queue is empty;
-        // new data then brings a fresh edge (and so a new event).
-        if (n < want) this.#drainedAt = source.readEvents;
-        return n;
-      }
+      if (n > 0) return n;
       if (n === 0) {
         this.#sawEof = true;
         return null;
@@ -161,10 +159,7 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
           if (want === 0) return 0;
         }
         n = c.read(this.handleFd, p, want);
-        if (n > 0) {
-          if (n < want) this.#drainedAt = source.readEvents;
-          return n;
-        }
+        if (n > 0) return n;
         if (n === 0) {
           this.#sawEof = true;
           return null;
@@ -240,10 +235,7 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
     const c = lib();
     for (;;) {
       const n = c.read(fd, p, want);
-      if (n > 0) {
-        if (n < want) this.#drainedAt = source.readEvents;
-        return n;
-      }
+      if (n > 0) return n;
       if (n === 0) {
         this.#sawEof = true;
         return null;
