@@ -23,12 +23,14 @@ const shared = new Uint8Array(64 * 1024);
 async function echo(conn: Conn): Promise<void> {
   try {
     for (;;) {
+      // Resolves at once unless a read already found the socket empty. The
+      // await also lets the other connections resumed with this one run
+      // first, so the rest of a large message has usually arrived by the
+      // time this connection reads again.
+      await conn.waitReadable();
       const n = conn.tryRead(shared);
       if (n === null) break;
-      if (n === 0) {
-        await conn.waitReadable();
-        continue;
-      }
+      if (n === 0) continue;
       const sent = conn.tryWrite(shared.subarray(0, n));
       if (sent < n) await conn.writeAll(shared.slice(sent, n));
     }
