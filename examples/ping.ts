@@ -19,8 +19,6 @@ import {
   AF_INET6,
   buildIcmpEcho,
   buildIcmpv6Echo,
-  inet_ntop,
-  inet_pton,
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
   openRawSocket,
@@ -30,7 +28,8 @@ import {
   type RawMode,
   type RawSocket,
 } from "../mod.ts";
-import { getaddrinfo, SOCK_RAW } from "../ffi/mod.ts";
+import { SOCK_RAW } from "../ffi/mod.ts";
+import { resolveHost } from "./resolve_host.ts";
 
 const USAGE = "usage: deno task ping [-c count] [-i interval] [-s size] [-W timeout] [-t ttl] " +
   "[-4|-6] [--mode raw|dgram|auto] host";
@@ -77,27 +76,10 @@ if (!(timeout > 0)) fail(`bad timeout ${values.timeout}`);
 const mode = values.mode as RawMode;
 if (mode !== "raw" && mode !== "dgram" && mode !== "auto") fail(`bad mode ${values.mode}`);
 
-/** Resolves the host to one address of the wanted family. */
-async function resolveHost(host: string): Promise<{ family: number; address: string }> {
-  const want = values.ipv6 ? AF_INET6 : values.ipv4 ? AF_INET : 0;
-  for (const family of [AF_INET, AF_INET6]) {
-    if ((want === 0 || want === family) && inet_pton(family, host)) {
-      return { family, address: host };
-    }
-  }
-  const entries = await getaddrinfo(host, null, { family: want, socktype: SOCK_RAW });
-  const entry = entries.find((e) => e.family === AF_INET || e.family === AF_INET6);
-  if (!entry) throw new Error(`no address for ${host}`);
-  const bytes = entry.family === AF_INET
-    ? entry.address.subarray(4, 8)
-    : entry.address.subarray(8, 24);
-  return { family: entry.family, address: inet_ntop(entry.family, bytes) };
-}
-
 const host = positionals[0];
 let target: { family: number; address: string };
 try {
-  target = await resolveHost(host);
+  target = await resolveHost(host, values.ipv6 ? AF_INET6 : values.ipv4 ? AF_INET : 0, SOCK_RAW);
 } catch (error) {
   fail(`${host}: ${(error as Error).message}`);
 }

@@ -17,8 +17,6 @@ import {
   AF_INET,
   AF_INET6,
   type DatagramConn,
-  inet_ntop,
-  inet_pton,
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
   listenDatagram,
@@ -28,7 +26,8 @@ import {
   parseIPv4Packet,
   type RawSocket,
 } from "../mod.ts";
-import { getaddrinfo, SOCK_DGRAM } from "../ffi/mod.ts";
+import { SOCK_DGRAM } from "../ffi/mod.ts";
+import { resolveHost } from "./resolve_host.ts";
 
 const USAGE =
   "usage: deno task traceroute [-m max_hops] [-q probes] [-w wait] [-p port] [-4|-6] host";
@@ -68,26 +67,10 @@ if (!Number.isInteger(basePort) || basePort < 1 || basePort + maxHops * queries 
   fail("bad -p");
 }
 
-async function resolveHost(host: string): Promise<{ family: number; address: string }> {
-  const want = values.ipv6 ? AF_INET6 : values.ipv4 ? AF_INET : 0;
-  for (const family of [AF_INET, AF_INET6]) {
-    if ((want === 0 || want === family) && inet_pton(family, host)) {
-      return { family, address: host };
-    }
-  }
-  const entries = await getaddrinfo(host, null, { family: want, socktype: SOCK_DGRAM });
-  const entry = entries.find((e) => e.family === AF_INET || e.family === AF_INET6);
-  if (!entry) throw new Error(`no address for ${host}`);
-  const bytes = entry.family === AF_INET
-    ? entry.address.subarray(4, 8)
-    : entry.address.subarray(8, 24);
-  return { family: entry.family, address: inet_ntop(entry.family, bytes) };
-}
-
 const host = positionals[0];
 let target: { family: number; address: string };
 try {
-  target = await resolveHost(host);
+  target = await resolveHost(host, values.ipv6 ? AF_INET6 : values.ipv4 ? AF_INET : 0, SOCK_DGRAM);
 } catch (error) {
   fail(`${host}: ${(error as Error).message}`);
 }

@@ -980,20 +980,10 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr> extends Message
       mreq.set(iface, 4);
       const fd = this.openFd();
       setBytesOption(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq);
-      let joined = true;
       const membership: MulticastV4Membership = {
         group: address,
         interfaceAddress: networkInterface,
-        leave: () => {
-          try {
-            if (!joined) return Promise.resolve();
-            setBytesOption(this.openFd(), IPPROTO_IP, IP_DROP_MEMBERSHIP, mreq);
-            joined = false;
-            return Promise.resolve();
-          } catch (error) {
-            return Promise.reject(error);
-          }
-        },
+        leave: this.#leaver(IPPROTO_IP, IP_DROP_MEMBERSHIP, mreq),
         setLoopback: (loopback: boolean) =>
           this.#optionLater(IPPROTO_IP, IP_MULTICAST_LOOP, boolArg(loopback, "loopback")),
         setTTL: (ttl: number) =>
@@ -1003,6 +993,22 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr> extends Message
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** A membership's `leave`: drops it once; later calls do nothing. */
+  #leaver(level: number, name: number, mreq: Uint8Array): () => Promise<void> {
+    let joined = true;
+    return () => {
+      try {
+        if (joined) {
+          setBytesOption(this.openFd(), level, name, mreq);
+          joined = false;
+        }
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
   }
 
   /**
@@ -1024,20 +1030,10 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr> extends Message
       mreq.set(group, 0);
       new DataView(mreq.buffer).setUint32(16, index, true);
       setBytesOption(this.openFd(), IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq);
-      let joined = true;
       const membership: MulticastV6Membership = {
         group: address,
         interfaceIndex: index,
-        leave: () => {
-          try {
-            if (!joined) return Promise.resolve();
-            setBytesOption(this.openFd(), IPPROTO_IPV6, IPV6_LEAVE_GROUP, mreq);
-            joined = false;
-            return Promise.resolve();
-          } catch (error) {
-            return Promise.reject(error);
-          }
-        },
+        leave: this.#leaver(IPPROTO_IPV6, IPV6_LEAVE_GROUP, mreq),
         setLoopback: (loopback: boolean) =>
           this.#optionLater(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, boolArg(loopback, "loopback")),
       };
