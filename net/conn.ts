@@ -15,6 +15,7 @@ import { reactor } from "../reactor/reactor.ts";
 import { decodeSockaddr, toDenoAddr } from "./address.ts";
 import { busyError, closedError, netError } from "./errors.ts";
 import { setSocketOption } from "./options.ts";
+import { SerialQueue } from "./serial.ts";
 import { lib, SocketHandle } from "./socket.ts";
 
 /** Keep-alive settings for {@linkcode TcpConn.setKeepAlive}. */
@@ -48,7 +49,7 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
   extends SocketHandle
   implements Deno.Conn<A> {
   #reading = false;
-  #writeTail: Promise<void> | null = null;
+  readonly #writes = new SerialQueue();
   #local: A | undefined;
   #remote: A | undefined;
   readonly #transport: "tcp" | "unix";
@@ -270,7 +271,7 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
     const fd = this.handleFd;
     if (fd < 0) throw closedError("Conn");
     const size = byteLengthOf(p, "p");
-    if (size === 0 || this.#writeTail !== null) return 0;
+    if (size === 0 || this.#writes.busy) return 0;
     const c = lib();
     for (;;) {
       const n = c.send(fd, p, size > MAX_IO_COUNT ? MAX_IO_COUNT : size, MSG_NOSIGNAL);
@@ -296,7 +297,7 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
     const size = byteLengthOf(p, "p");
     if (size === 0) return 0;
     const want = size > MAX_IO_COUNT ? MAX_IO_COUNT : size;
-    if (this.#writeTail === null) {
+    if (!this.#writes.busy) {
       const n = lib().send(fd, p, want, MSG_NOSIGNAL);
       if (n >= 0) return n;
       const e = errno();
@@ -310,42 +311,36 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
    * sends `rest` bytes of `p` — once (`write`), or until all are sent
    * (`writeAll`: no other write can come between its bytes).
    */
-  async #queuedWrite(p: Uint8Array, rest: number, all: boolean): Promise<number> {
-    const previous = this.#writeTail;
-    let done!: () => void;
-    const tail = new Promise<void>((resolve) => done = resolve);
-    this.#writeTail = tail;
-    try {
-      if (previous !== null) await previous;
-      const c = lib();
-      let sent = 0;
-      for (;;) {
-        const fd = this.handleFd;
-        if (fd < 0) throw closedError("Conn");
-        // p may have been resized or detached while this write waited: the
-        // kernel never gets more than it holds now.
-        const now = byteLengthOf(p, "p");
-        if (now < rest) {
-          if (all) throw new RangeError(`p shrank to ${now} bytes while writeAll waited`);
-          rest = now;
-          if (rest === 0) return 0;
-        }
-        const n = c.send(fd, p, rest > MAX_IO_COUNT ? MAX_IO_COUNT : rest, MSG_NOSIGNAL);
-        if (n >= 0) {
-          if (!all) return n;
-          sent += n;
-          if (n === rest) return sent;
-          p = p.subarray(n); // p is writeAll's own plain view
-          rest -= n;
-          continue;
-        }
-        const e = errno();
-        if (e === EAGAIN) await reactor().writable(this.source);
-        else if (e !== EINTR) throw netError(e, "send");
+  #queuedWrite(p: Uint8Array, rest: number, all: boolean): Promise<number> {
+    return this.#writes.run(() => this.#sendUntilDone(p, rest, all));
+  }
+
+  async #sendUntilDone(p: Uint8Array, rest: number, all: boolean): Promise<number> {
+    const c = lib();
+    let sent = 0;
+    for (;;) {
+      const fd = this.handleFd;
+      if (fd < 0) throw closedError("Conn");
+      // p may have been resized or detached while this write waited: the
+      // kernel never gets more than it holds now.
+      const now = byteLengthOf(p, "p");
+      if (now < rest) {
+        if (all) throw new RangeError(`p shrank to ${now} bytes while writeAll waited`);
+        rest = now;
+        if (rest === 0) return 0;
       }
-    } finally {
-      done();
-      if (this.#writeTail === tail) this.#writeTail = null;
+      const n = c.send(fd, p, rest > MAX_IO_COUNT ? MAX_IO_COUNT : rest, MSG_NOSIGNAL);
+      if (n >= 0) {
+        if (!all) return n;
+        sent += n;
+        if (n === rest) return sent;
+        p = p.subarray(n); // p is writeAll's own plain view
+        rest -= n;
+        continue;
+      }
+      const e = errno();
+      if (e === EAGAIN) await reactor().writable(this.source);
+      else if (e !== EINTR) throw netError(e, "send");
     }
   }
 
@@ -365,7 +360,7 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
     let view = plainView(p, "p");
     let rest = view.byteLength;
     if (rest === 0) return;
-    if (this.#writeTail === null) {
+    if (!this.#writes.busy) {
       // Nothing queued: hand the kernel what it takes now.
       const c = lib();
       for (;;) {
@@ -390,7 +385,8 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
    * @throws {Deno.errors.BadResource} when closed.
    */
   async closeWrite(): Promise<void> {
-    if (this.#writeTail !== null) await this.#writeTail;
+    const pending = this.#writes.settled;
+    if (pending !== null) await pending;
     const fd = this.openFd();
     if (this.#writeShut) return;
     if (lib().shutdown(fd, SHUT_WR) === -1) throw netError(errno(), "shutdown");

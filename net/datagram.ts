@@ -87,6 +87,7 @@ import {
 } from "./address.ts";
 import { busyError, closedError, netError } from "./errors.ts";
 import { checkNet, checkUnixPath } from "./permissions.ts";
+import { SerialQueue } from "./serial.ts";
 import { lib, openSocket, SocketHandle } from "./socket.ts";
 
 /**
@@ -381,8 +382,8 @@ export abstract class MessageSocket extends SocketHandle {
   protected readonly toBytes: Uint8Array = new Uint8Array(128);
   /** @internal Receive scratch, made on first use. */
   protected scratch: Uint8Array<ArrayBuffer> | undefined;
-  #receiveTail: Promise<void> | null = null;
-  #sendTail: Promise<void> | null = null;
+  readonly #receives = new SerialQueue();
+  readonly #sends = new SerialQueue();
   // The last source IP and its text, so a steady peer costs no inet_ntop.
   readonly #lastIp = new Uint8Array(16);
   #lastIpLength = 0;
@@ -427,7 +428,7 @@ export abstract class MessageSocket extends SocketHandle {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#receiveTail === null) {
+    if (!this.#receives.busy) {
       const buf = own === undefined || this.receivesIntoScratch ? this.#scratchFor(fd) : own;
       if (buf !== null) {
         // The caller's buffer is measured by the intrinsic getter: its own
@@ -465,35 +466,29 @@ export abstract class MessageSocket extends SocketHandle {
     return size > scratch.byteLength ? new Uint8Array(size) : scratch;
   }
 
-  async #queuedReceive(own: Uint8Array | undefined, mode: number): Promise<unknown> {
-    const previous = this.#receiveTail;
-    let done!: () => void;
-    const tail = new Promise<void>((resolve) => done = resolve);
-    this.#receiveTail = tail;
-    try {
-      if (previous !== null) await previous;
-      const c = lib();
-      for (;;) {
-        const fd = this.handleFd;
-        if (fd < 0) throw closedError(this.kind);
-        const buf = own === undefined || this.receivesIntoScratch ? this.#scratchFor(fd) : own;
-        let e: number;
-        if (buf !== null) {
-          // Measured again after every wait: the caller may have resized or detached it.
-          const capacity = buf === own ? byteLengthOf(own, "p") : buf.byteLength;
-          this.fromLen[0] = 128;
-          const n = c.recvfrom(fd, buf, capacity, MSG_TRUNC, this.fromBytes, this.fromLen);
-          if (n >= 0) return this.finishReceive(buf, capacity, n, own, mode);
-          e = errno();
-        } else {
-          e = errno();
-        }
-        if (e === EAGAIN) await reactor().readable(this.source);
-        else if (e !== EINTR) throw netError(e, "recvfrom");
+  #queuedReceive(own: Uint8Array | undefined, mode: number): Promise<unknown> {
+    return this.#receives.run(() => this.#receiveWhenReady(own, mode));
+  }
+
+  async #receiveWhenReady(own: Uint8Array | undefined, mode: number): Promise<unknown> {
+    const c = lib();
+    for (;;) {
+      const fd = this.handleFd;
+      if (fd < 0) throw closedError(this.kind);
+      const buf = own === undefined || this.receivesIntoScratch ? this.#scratchFor(fd) : own;
+      let e: number;
+      if (buf !== null) {
+        // Measured again after every wait: the caller may have resized or detached it.
+        const capacity = buf === own ? byteLengthOf(own, "p") : buf.byteLength;
+        this.fromLen[0] = 128;
+        const n = c.recvfrom(fd, buf, capacity, MSG_TRUNC, this.fromBytes, this.fromLen);
+        if (n >= 0) return this.finishReceive(buf, capacity, n, own, mode);
+        e = errno();
+      } else {
+        e = errno();
       }
-    } finally {
-      done();
-      if (this.#receiveTail === tail) this.#receiveTail = null;
+      if (e === EAGAIN) await reactor().readable(this.source);
+      else if (e !== EINTR) throw netError(e, "recvfrom");
     }
   }
 
@@ -511,7 +506,7 @@ export abstract class MessageSocket extends SocketHandle {
   ): Promise<number> {
     const fd = this.handleFd;
     if (fd < 0) return Promise.reject(closedError(this.kind));
-    if (this.#sendTail === null) {
+    if (!this.#sends.busy) {
       const n = lib().sendto(fd, p, size, MSG_NOSIGNAL, to, toLength);
       if (n >= 0) return Promise.resolve(n);
       const e = errno();
@@ -520,36 +515,36 @@ export abstract class MessageSocket extends SocketHandle {
     return this.#queuedSend(p, size, to === null ? null : to.slice(0, toLength), toLength, detail);
   }
 
-  async #queuedSend(
+  #queuedSend(
     p: Uint8Array,
     size: number,
     to: Uint8Array | null,
     toLength: number,
     detail: () => string,
   ): Promise<number> {
-    const previous = this.#sendTail;
-    let done!: () => void;
-    const tail = new Promise<void>((resolve) => done = resolve);
-    this.#sendTail = tail;
-    try {
-      if (previous !== null) await previous;
-      const c = lib();
-      for (;;) {
-        const fd = this.handleFd;
-        if (fd < 0) throw closedError(this.kind);
-        // The caller may have resized or detached p while the send waited.
-        if (byteLengthOf(p, "p") < size) {
-          throw new RangeError(`p shrank below the ${size} bytes to send while the send waited`);
-        }
-        const n = c.sendto(fd, p, size, MSG_NOSIGNAL, to, toLength);
-        if (n >= 0) return n;
-        const e = errno();
-        if (e === EAGAIN) await reactor().writable(this.source);
-        else if (e !== EINTR) throw this.sendError(e, size, detail());
+    return this.#sends.run(() => this.#sendWhenReady(p, size, to, toLength, detail));
+  }
+
+  async #sendWhenReady(
+    p: Uint8Array,
+    size: number,
+    to: Uint8Array | null,
+    toLength: number,
+    detail: () => string,
+  ): Promise<number> {
+    const c = lib();
+    for (;;) {
+      const fd = this.handleFd;
+      if (fd < 0) throw closedError(this.kind);
+      // The caller may have resized or detached p while the send waited.
+      if (byteLengthOf(p, "p") < size) {
+        throw new RangeError(`p shrank below the ${size} bytes to send while the send waited`);
       }
-    } finally {
-      done();
-      if (this.#sendTail === tail) this.#sendTail = null;
+      const n = c.sendto(fd, p, size, MSG_NOSIGNAL, to, toLength);
+      if (n >= 0) return n;
+      const e = errno();
+      if (e === EAGAIN) await reactor().writable(this.source);
+      else if (e !== EINTR) throw this.sendError(e, size, detail());
     }
   }
 
