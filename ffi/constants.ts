@@ -10,653 +10,3523 @@ const E: Record<keyof typeof LINUX_ERRNO, number> = LINUX_ERRNO;
 /** errno values of the OS we run on, by C name (e.g. `ERRNO.ECONNREFUSED`). */
 export const ERRNO: Readonly<Record<string, number>> = Object.freeze({ ...E });
 
-/** Protocol family (same value as the AF_ constant) `PF_UNSPEC` (C constant of the same name). */
+/**
+ * Protocol family (same value as the AF_ constant) `PF_UNSPEC` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, PF_UNSPEC, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(PF_UNSPEC, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const PF_UNSPEC: number = C.PF_UNSPEC;
-/** Protocol family (same value as the AF_ constant) `PF_UNIX` (C constant of the same name). */
+/**
+ * Protocol family (same value as the AF_ constant) `PF_UNIX` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, PF_UNIX, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(PF_UNIX, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const PF_UNIX: number = C.PF_UNIX;
-/** Protocol family (same value as the AF_ constant) `PF_LOCAL` (C constant of the same name). */
+/**
+ * Protocol family (same value as the AF_ constant) `PF_LOCAL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, PF_LOCAL, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(PF_LOCAL, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const PF_LOCAL: number = C.PF_LOCAL;
-/** Protocol family (same value as the AF_ constant) `PF_INET` (C constant of the same name). */
+/**
+ * Protocol family (same value as the AF_ constant) `PF_INET` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, PF_INET, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(PF_INET, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const PF_INET: number = C.PF_INET;
-/** Protocol family (same value as the AF_ constant) `PF_INET6` (C constant of the same name). */
+/**
+ * Protocol family (same value as the AF_ constant) `PF_INET6` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, PF_INET6, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(PF_INET6, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const PF_INET6: number = C.PF_INET6;
-/** Protocol family (same value as the AF_ constant) `PF_NETLINK` (C constant of the same name). */
+/**
+ * Protocol family (same value as the AF_ constant) `PF_NETLINK` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, PF_NETLINK, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(PF_NETLINK, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const PF_NETLINK: number = C.PF_NETLINK;
-/** Protocol family (same value as the AF_ constant) `PF_PACKET` (C constant of the same name). */
+/**
+ * Protocol family (same value as the AF_ constant) `PF_PACKET` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, PF_PACKET, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(PF_PACKET, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const PF_PACKET: number = C.PF_PACKET;
-/** Address family `AF_UNSPEC` (C constant of the same name). */
+/**
+ * Address family `AF_UNSPEC` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, AF_UNSPEC, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(AF_UNSPEC, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const AF_UNSPEC: number = C.AF_UNSPEC;
-/** Address family `AF_UNIX` (C constant of the same name). */
+/**
+ * Address family `AF_UNIX` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, AF_UNIX, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const AF_UNIX: number = C.AF_UNIX;
-/** Address family `AF_LOCAL` (C constant of the same name). */
+/**
+ * Address family `AF_LOCAL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, AF_LOCAL, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(AF_LOCAL, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const AF_LOCAL: number = C.AF_LOCAL;
-/** Address family `AF_INET` (C constant of the same name). */
+/**
+ * Address family `AF_INET` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, AF_INET, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const AF_INET: number = C.AF_INET;
-/** Address family `AF_INET6` (C constant of the same name). */
+/**
+ * Address family `AF_INET6` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, AF_INET6, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(AF_INET6, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const AF_INET6: number = C.AF_INET6;
-/** Address family `AF_NETLINK` (C constant of the same name). */
+/**
+ * Address family `AF_NETLINK` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, AF_NETLINK, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(AF_NETLINK, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const AF_NETLINK: number = C.AF_NETLINK;
-/** Address family `AF_PACKET` (C constant of the same name). */
+/**
+ * Address family `AF_PACKET` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { close, AF_PACKET, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(AF_PACKET, SOCK_DGRAM, 0);
+ * close(fd);
+ * ```
+ */
 export const AF_PACKET: number = C.AF_PACKET;
-/** Socket type or socket() flag `SOCK_STREAM` (C constant of the same name). */
+/**
+ * Socket type or socket() flag `SOCK_STREAM` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, SOCK_STREAM, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_STREAM, 0);
+ * ```
+ */
 export const SOCK_STREAM: number = C.SOCK_STREAM;
-/** Socket type or socket() flag `SOCK_DGRAM` (C constant of the same name). */
+/**
+ * Socket type or socket() flag `SOCK_DGRAM` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, SOCK_DGRAM, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_DGRAM, 0);
+ * ```
+ */
 export const SOCK_DGRAM: number = C.SOCK_DGRAM;
-/** Socket type or socket() flag `SOCK_RAW` (C constant of the same name). */
+/**
+ * Socket type or socket() flag `SOCK_RAW` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, 0);
+ * ```
+ */
 export const SOCK_RAW: number = C.SOCK_RAW;
-/** Socket type or socket() flag `SOCK_RDM` (C constant of the same name). */
+/**
+ * Socket type or socket() flag `SOCK_RDM` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, SOCK_RDM, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RDM, 0);
+ * ```
+ */
 export const SOCK_RDM: number = C.SOCK_RDM;
-/** Socket type or socket() flag `SOCK_SEQPACKET` (C constant of the same name). */
+/**
+ * Socket type or socket() flag `SOCK_SEQPACKET` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, SOCK_SEQPACKET, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_SEQPACKET, 0);
+ * ```
+ */
 export const SOCK_SEQPACKET: number = C.SOCK_SEQPACKET;
-/** Socket type or socket() flag `SOCK_NONBLOCK` (C constant of the same name). */
+/**
+ * Socket type or socket() flag `SOCK_NONBLOCK` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, SOCK_NONBLOCK, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_NONBLOCK, 0);
+ * ```
+ */
 export const SOCK_NONBLOCK: number = C.SOCK_NONBLOCK;
-/** Socket type or socket() flag `SOCK_CLOEXEC` (C constant of the same name). */
+/**
+ * Socket type or socket() flag `SOCK_CLOEXEC` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, SOCK_CLOEXEC, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_CLOEXEC, 0);
+ * ```
+ */
 export const SOCK_CLOEXEC: number = C.SOCK_CLOEXEC;
-/** IP protocol number `IPPROTO_IP` (C constant of the same name). */
+/**
+ * IP protocol number `IPPROTO_IP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, IPPROTO_IP, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, IPPROTO_IP); // raw sockets need CAP_NET_RAW
+ * ```
+ */
 export const IPPROTO_IP: number = C.IPPROTO_IP;
-/** IP protocol number `IPPROTO_ICMP` (C constant of the same name). */
+/**
+ * IP protocol number `IPPROTO_ICMP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, IPPROTO_ICMP, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP); // raw sockets need CAP_NET_RAW
+ * ```
+ */
 export const IPPROTO_ICMP: number = C.IPPROTO_ICMP;
-/** IP protocol number `IPPROTO_IGMP` (C constant of the same name). */
+/**
+ * IP protocol number `IPPROTO_IGMP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, IPPROTO_IGMP, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, IPPROTO_IGMP); // raw sockets need CAP_NET_RAW
+ * ```
+ */
 export const IPPROTO_IGMP: number = C.IPPROTO_IGMP;
-/** IP protocol number `IPPROTO_TCP` (C constant of the same name). */
+/**
+ * IP protocol number `IPPROTO_TCP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, IPPROTO_TCP, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, IPPROTO_TCP); // raw sockets need CAP_NET_RAW
+ * ```
+ */
 export const IPPROTO_TCP: number = C.IPPROTO_TCP;
-/** IP protocol number `IPPROTO_UDP` (C constant of the same name). */
+/**
+ * IP protocol number `IPPROTO_UDP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, IPPROTO_UDP, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, IPPROTO_UDP); // raw sockets need CAP_NET_RAW
+ * ```
+ */
 export const IPPROTO_UDP: number = C.IPPROTO_UDP;
-/** IP protocol number `IPPROTO_IPV6` (C constant of the same name). */
+/**
+ * IP protocol number `IPPROTO_IPV6` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, IPPROTO_IPV6, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, IPPROTO_IPV6); // raw sockets need CAP_NET_RAW
+ * ```
+ */
 export const IPPROTO_IPV6: number = C.IPPROTO_IPV6;
-/** IP protocol number `IPPROTO_ICMPV6` (C constant of the same name). */
+/**
+ * IP protocol number `IPPROTO_ICMPV6` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, IPPROTO_ICMPV6, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMPV6); // raw sockets need CAP_NET_RAW
+ * ```
+ */
 export const IPPROTO_ICMPV6: number = C.IPPROTO_ICMPV6;
-/** IP protocol number `IPPROTO_RAW` (C constant of the same name). */
+/**
+ * IP protocol number `IPPROTO_RAW` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, IPPROTO_RAW, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW); // raw sockets need CAP_NET_RAW
+ * ```
+ */
 export const IPPROTO_RAW: number = C.IPPROTO_RAW;
-/** IP protocol number `IPPROTO_SCTP` (C constant of the same name). */
+/**
+ * IP protocol number `IPPROTO_SCTP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, IPPROTO_SCTP, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, IPPROTO_SCTP); // raw sockets need CAP_NET_RAW
+ * ```
+ */
 export const IPPROTO_SCTP: number = C.IPPROTO_SCTP;
-/** IP protocol number `IPPROTO_UDPLITE` (C constant of the same name). */
+/**
+ * IP protocol number `IPPROTO_UDPLITE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, IPPROTO_UDPLITE, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, IPPROTO_UDPLITE); // raw sockets need CAP_NET_RAW
+ * ```
+ */
 export const IPPROTO_UDPLITE: number = C.IPPROTO_UDPLITE;
-/** IP protocol number `IPPROTO_MPTCP` (C constant of the same name). */
+/**
+ * IP protocol number `IPPROTO_MPTCP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, IPPROTO_MPTCP, SOCK_RAW, socket } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_RAW, IPPROTO_MPTCP); // raw sockets need CAP_NET_RAW
+ * ```
+ */
 export const IPPROTO_MPTCP: number = C.IPPROTO_MPTCP;
-/** Option level `SOL_SOCKET` (C constant of the same name). */
+/**
+ * Option level `SOL_SOCKET` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_TYPE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_TYPE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SOL_SOCKET: number = C.SOL_SOCKET;
-/** Option level `SOL_IP` (C constant of the same name). */
+/**
+ * Option level `SOL_IP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_IP, SO_TYPE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_IP, SO_TYPE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SOL_IP: number = C.SOL_IP;
-/** Option level `SOL_TCP` (C constant of the same name). */
+/**
+ * Option level `SOL_TCP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_TCP, SO_TYPE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_TCP, SO_TYPE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SOL_TCP: number = C.SOL_TCP;
-/** Option level `SOL_IPV6` (C constant of the same name). */
+/**
+ * Option level `SOL_IPV6` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_IPV6, SO_TYPE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_IPV6, SO_TYPE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SOL_IPV6: number = C.SOL_IPV6;
-/** Socket-level option (level SOL_SOCKET) `SO_DEBUG` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_DEBUG` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_DEBUG } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_DEBUG, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_DEBUG: number = C.SO_DEBUG;
-/** Socket-level option (level SOL_SOCKET) `SO_REUSEADDR` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_REUSEADDR` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_REUSEADDR } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_REUSEADDR: number = C.SO_REUSEADDR;
-/** Socket-level option (level SOL_SOCKET) `SO_TYPE` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_TYPE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_TYPE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_TYPE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_TYPE: number = C.SO_TYPE;
-/** Socket-level option (level SOL_SOCKET) `SO_ERROR` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_ERROR` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_ERROR } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_ERROR, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_ERROR: number = C.SO_ERROR;
-/** Socket-level option (level SOL_SOCKET) `SO_DONTROUTE` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_DONTROUTE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_DONTROUTE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_DONTROUTE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_DONTROUTE: number = C.SO_DONTROUTE;
-/** Socket-level option (level SOL_SOCKET) `SO_BROADCAST` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_BROADCAST` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_BROADCAST } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_BROADCAST, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_BROADCAST: number = C.SO_BROADCAST;
-/** Socket-level option (level SOL_SOCKET) `SO_SNDBUF` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_SNDBUF` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_SNDBUF } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_SNDBUF, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_SNDBUF: number = C.SO_SNDBUF;
-/** Socket-level option (level SOL_SOCKET) `SO_RCVBUF` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_RCVBUF` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_RCVBUF } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_RCVBUF: number = C.SO_RCVBUF;
-/** Socket-level option (level SOL_SOCKET) `SO_KEEPALIVE` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_KEEPALIVE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_KEEPALIVE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_KEEPALIVE: number = C.SO_KEEPALIVE;
-/** Socket-level option (level SOL_SOCKET) `SO_OOBINLINE` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_OOBINLINE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_OOBINLINE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_OOBINLINE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_OOBINLINE: number = C.SO_OOBINLINE;
-/** Socket-level option (level SOL_SOCKET) `SO_PRIORITY` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_PRIORITY` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_PRIORITY } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_PRIORITY, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_PRIORITY: number = C.SO_PRIORITY;
-/** Socket-level option (level SOL_SOCKET) `SO_LINGER` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_LINGER` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_LINGER } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_LINGER, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_LINGER: number = C.SO_LINGER;
-/** Socket-level option (level SOL_SOCKET) `SO_REUSEPORT` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_REUSEPORT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_REUSEPORT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_REUSEPORT: number = C.SO_REUSEPORT;
-/** Socket-level option (level SOL_SOCKET) `SO_PASSCRED` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_PASSCRED` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_PASSCRED } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_PASSCRED, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_PASSCRED: number = C.SO_PASSCRED;
-/** Socket-level option (level SOL_SOCKET) `SO_PEERCRED` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_PEERCRED` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_PEERCRED } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_PEERCRED, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_PEERCRED: number = C.SO_PEERCRED;
-/** Socket-level option (level SOL_SOCKET) `SO_RCVLOWAT` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_RCVLOWAT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_RCVLOWAT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_RCVLOWAT: number = C.SO_RCVLOWAT;
-/** Socket-level option (level SOL_SOCKET) `SO_SNDLOWAT` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_SNDLOWAT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_SNDLOWAT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_SNDLOWAT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_SNDLOWAT: number = C.SO_SNDLOWAT;
-/** Socket-level option (level SOL_SOCKET) `SO_RCVTIMEO` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_RCVTIMEO` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_RCVTIMEO } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_RCVTIMEO: number = C.SO_RCVTIMEO;
-/** Socket-level option (level SOL_SOCKET) `SO_SNDTIMEO` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_SNDTIMEO` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_SNDTIMEO } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_SNDTIMEO: number = C.SO_SNDTIMEO;
-/** Socket-level option (level SOL_SOCKET) `SO_BINDTODEVICE` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_BINDTODEVICE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_BINDTODEVICE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_BINDTODEVICE: number = C.SO_BINDTODEVICE;
-/** Socket-level option (level SOL_SOCKET) `SO_TIMESTAMP` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_TIMESTAMP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_TIMESTAMP } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_TIMESTAMP, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_TIMESTAMP: number = C.SO_TIMESTAMP;
-/** Socket-level option (level SOL_SOCKET) `SO_ACCEPTCONN` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_ACCEPTCONN` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_ACCEPTCONN } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_ACCEPTCONN: number = C.SO_ACCEPTCONN;
-/** Socket-level option (level SOL_SOCKET) `SO_SNDBUFFORCE` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_SNDBUFFORCE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_SNDBUFFORCE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_SNDBUFFORCE: number = C.SO_SNDBUFFORCE;
-/** Socket-level option (level SOL_SOCKET) `SO_RCVBUFFORCE` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_RCVBUFFORCE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_RCVBUFFORCE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_RCVBUFFORCE: number = C.SO_RCVBUFFORCE;
-/** Socket-level option (level SOL_SOCKET) `SO_MARK` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_MARK` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_MARK } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_MARK, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_MARK: number = C.SO_MARK;
-/** Socket-level option (level SOL_SOCKET) `SO_PROTOCOL` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_PROTOCOL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_PROTOCOL } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_PROTOCOL: number = C.SO_PROTOCOL;
-/** Socket-level option (level SOL_SOCKET) `SO_DOMAIN` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_DOMAIN` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_DOMAIN } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_DOMAIN, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_DOMAIN: number = C.SO_DOMAIN;
-/** Socket-level option (level SOL_SOCKET) `SO_BUSY_POLL` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_BUSY_POLL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_BUSY_POLL } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_BUSY_POLL: number = C.SO_BUSY_POLL;
-/** Socket-level option (level SOL_SOCKET) `SO_INCOMING_CPU` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_INCOMING_CPU` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_INCOMING_CPU } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_INCOMING_CPU: number = C.SO_INCOMING_CPU;
-/** TCP option (level IPPROTO_TCP) `TCP_NODELAY` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_NODELAY` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_NODELAY } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_NODELAY: number = C.TCP_NODELAY;
-/** TCP option (level IPPROTO_TCP) `TCP_MAXSEG` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_MAXSEG` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_MAXSEG } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_MAXSEG: number = C.TCP_MAXSEG;
-/** TCP option (level IPPROTO_TCP) `TCP_CORK` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_CORK` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_CORK } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_CORK, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_CORK: number = C.TCP_CORK;
-/** TCP option (level IPPROTO_TCP) `TCP_KEEPIDLE` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_KEEPIDLE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_KEEPIDLE } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_KEEPIDLE: number = C.TCP_KEEPIDLE;
-/** TCP option (level IPPROTO_TCP) `TCP_KEEPINTVL` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_KEEPINTVL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_KEEPINTVL } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_KEEPINTVL: number = C.TCP_KEEPINTVL;
-/** TCP option (level IPPROTO_TCP) `TCP_KEEPCNT` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_KEEPCNT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_KEEPCNT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_KEEPCNT: number = C.TCP_KEEPCNT;
-/** TCP option (level IPPROTO_TCP) `TCP_SYNCNT` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_SYNCNT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_SYNCNT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_SYNCNT: number = C.TCP_SYNCNT;
-/** TCP option (level IPPROTO_TCP) `TCP_LINGER2` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_LINGER2` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_LINGER2 } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_LINGER2, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_LINGER2: number = C.TCP_LINGER2;
-/** TCP option (level IPPROTO_TCP) `TCP_DEFER_ACCEPT` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_DEFER_ACCEPT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_DEFER_ACCEPT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_DEFER_ACCEPT: number = C.TCP_DEFER_ACCEPT;
-/** TCP option (level IPPROTO_TCP) `TCP_WINDOW_CLAMP` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_WINDOW_CLAMP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_WINDOW_CLAMP } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_WINDOW_CLAMP: number = C.TCP_WINDOW_CLAMP;
-/** TCP option (level IPPROTO_TCP) `TCP_INFO` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_INFO` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_INFO } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_INFO, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_INFO: number = C.TCP_INFO;
-/** TCP option (level IPPROTO_TCP) `TCP_QUICKACK` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_QUICKACK` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_QUICKACK } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_QUICKACK: number = C.TCP_QUICKACK;
-/** TCP option (level IPPROTO_TCP) `TCP_CONGESTION` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_CONGESTION` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_CONGESTION } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_CONGESTION: number = C.TCP_CONGESTION;
-/** TCP option (level IPPROTO_TCP) `TCP_USER_TIMEOUT` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_USER_TIMEOUT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_USER_TIMEOUT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_USER_TIMEOUT: number = C.TCP_USER_TIMEOUT;
-/** TCP option (level IPPROTO_TCP) `TCP_FASTOPEN` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_FASTOPEN` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_FASTOPEN } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_FASTOPEN: number = C.TCP_FASTOPEN;
-/** TCP option (level IPPROTO_TCP) `TCP_NOTSENT_LOWAT` (C constant of the same name). */
+/**
+ * TCP option (level IPPROTO_TCP) `TCP_NOTSENT_LOWAT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_TCP, TCP_NOTSENT_LOWAT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const TCP_NOTSENT_LOWAT: number = C.TCP_NOTSENT_LOWAT;
-/** IPv4 option (level IPPROTO_IP) `IP_TOS` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_TOS` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_TOS } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_TOS, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_TOS: number = C.IP_TOS;
-/** IPv4 option (level IPPROTO_IP) `IP_TTL` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_TTL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_TTL } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_TTL, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_TTL: number = C.IP_TTL;
-/** IPv4 option (level IPPROTO_IP) `IP_HDRINCL` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_HDRINCL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_HDRINCL } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_HDRINCL, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_HDRINCL: number = C.IP_HDRINCL;
-/** IPv4 option (level IPPROTO_IP) `IP_OPTIONS` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_OPTIONS` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_OPTIONS } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_OPTIONS, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_OPTIONS: number = C.IP_OPTIONS;
-/** IPv4 option (level IPPROTO_IP) `IP_PKTINFO` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_PKTINFO` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_PKTINFO } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_PKTINFO, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_PKTINFO: number = C.IP_PKTINFO;
-/** IPv4 option (level IPPROTO_IP) `IP_MTU_DISCOVER` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_MTU_DISCOVER` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_MTU_DISCOVER } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_MTU_DISCOVER: number = C.IP_MTU_DISCOVER;
-/** IPv4 option (level IPPROTO_IP) `IP_RECVERR` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_RECVERR` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_RECVERR } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_RECVERR, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_RECVERR: number = C.IP_RECVERR;
-/** IPv4 option (level IPPROTO_IP) `IP_RECVTTL` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_RECVTTL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_RECVTTL } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_RECVTTL, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_RECVTTL: number = C.IP_RECVTTL;
-/** IPv4 option (level IPPROTO_IP) `IP_RECVTOS` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_RECVTOS` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_RECVTOS } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_RECVTOS, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_RECVTOS: number = C.IP_RECVTOS;
-/** IPv4 option (level IPPROTO_IP) `IP_MTU` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_MTU` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_MTU } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_MTU, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_MTU: number = C.IP_MTU;
-/** IPv4 option (level IPPROTO_IP) `IP_FREEBIND` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_FREEBIND` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_FREEBIND } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_FREEBIND, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_FREEBIND: number = C.IP_FREEBIND;
-/** IPv4 option (level IPPROTO_IP) `IP_TRANSPARENT` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_TRANSPARENT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_TRANSPARENT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_TRANSPARENT: number = C.IP_TRANSPARENT;
-/** IPv4 option (level IPPROTO_IP) `IP_MULTICAST_IF` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_MULTICAST_IF` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_MULTICAST_IF } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_MULTICAST_IF: number = C.IP_MULTICAST_IF;
-/** IPv4 option (level IPPROTO_IP) `IP_MULTICAST_TTL` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_MULTICAST_TTL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_MULTICAST_TTL } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_MULTICAST_TTL: number = C.IP_MULTICAST_TTL;
-/** IPv4 option (level IPPROTO_IP) `IP_MULTICAST_LOOP` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_MULTICAST_LOOP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_MULTICAST_LOOP } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_MULTICAST_LOOP: number = C.IP_MULTICAST_LOOP;
-/** IPv4 option (level IPPROTO_IP) `IP_ADD_MEMBERSHIP` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_ADD_MEMBERSHIP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_ADD_MEMBERSHIP } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_ADD_MEMBERSHIP: number = C.IP_ADD_MEMBERSHIP;
-/** IPv4 option (level IPPROTO_IP) `IP_DROP_MEMBERSHIP` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_DROP_MEMBERSHIP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_DROP_MEMBERSHIP } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_DROP_MEMBERSHIP, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_DROP_MEMBERSHIP: number = C.IP_DROP_MEMBERSHIP;
-/** IPv4 option (level IPPROTO_IP) `IP_BIND_ADDRESS_NO_PORT` (C constant of the same name). */
+/**
+ * IPv4 option (level IPPROTO_IP) `IP_BIND_ADDRESS_NO_PORT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IP_BIND_ADDRESS_NO_PORT: number = C.IP_BIND_ADDRESS_NO_PORT;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_ADDRFORM` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_ADDRFORM` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_ADDRFORM } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_ADDRFORM, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_ADDRFORM: number = C.IPV6_ADDRFORM;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_UNICAST_HOPS` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_UNICAST_HOPS` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_UNICAST_HOPS } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_UNICAST_HOPS: number = C.IPV6_UNICAST_HOPS;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_MULTICAST_IF` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_MULTICAST_IF` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_MULTICAST_IF } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_MULTICAST_IF: number = C.IPV6_MULTICAST_IF;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_MULTICAST_HOPS` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_MULTICAST_HOPS` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_MULTICAST_HOPS } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_MULTICAST_HOPS: number = C.IPV6_MULTICAST_HOPS;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_MULTICAST_LOOP` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_MULTICAST_LOOP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_MULTICAST_LOOP } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_MULTICAST_LOOP: number = C.IPV6_MULTICAST_LOOP;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_JOIN_GROUP` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_JOIN_GROUP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_JOIN_GROUP } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_JOIN_GROUP: number = C.IPV6_JOIN_GROUP;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_LEAVE_GROUP` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_LEAVE_GROUP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_LEAVE_GROUP } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_LEAVE_GROUP, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_LEAVE_GROUP: number = C.IPV6_LEAVE_GROUP;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_ADD_MEMBERSHIP` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_ADD_MEMBERSHIP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_ADD_MEMBERSHIP: number = C.IPV6_ADD_MEMBERSHIP;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_DROP_MEMBERSHIP` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_DROP_MEMBERSHIP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_DROP_MEMBERSHIP } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_DROP_MEMBERSHIP, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_DROP_MEMBERSHIP: number = C.IPV6_DROP_MEMBERSHIP;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_MTU_DISCOVER` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_MTU_DISCOVER` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_MTU_DISCOVER } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_MTU_DISCOVER: number = C.IPV6_MTU_DISCOVER;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_MTU` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_MTU` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_MTU } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_MTU: number = C.IPV6_MTU;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_RECVERR` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_RECVERR` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_RECVERR } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_RECVERR: number = C.IPV6_RECVERR;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_V6ONLY` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_V6ONLY` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_V6ONLY } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_V6ONLY: number = C.IPV6_V6ONLY;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_RECVPKTINFO` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_RECVPKTINFO` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_RECVPKTINFO } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_RECVPKTINFO: number = C.IPV6_RECVPKTINFO;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_PKTINFO` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_PKTINFO` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_PKTINFO } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_PKTINFO, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_PKTINFO: number = C.IPV6_PKTINFO;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_RECVHOPLIMIT` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_RECVHOPLIMIT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_RECVHOPLIMIT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_RECVHOPLIMIT: number = C.IPV6_RECVHOPLIMIT;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_HOPLIMIT` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_HOPLIMIT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_HOPLIMIT } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_HOPLIMIT, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_HOPLIMIT: number = C.IPV6_HOPLIMIT;
-/** IPv6 option (level IPPROTO_IPV6) `IPV6_TCLASS` (C constant of the same name). */
+/**
+ * IPv6 option (level IPPROTO_IPV6) `IPV6_TCLASS` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, IPPROTO_IPV6, IPV6_TCLASS } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const IPV6_TCLASS: number = C.IPV6_TCLASS;
-/** send/recv flag `MSG_OOB` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_OOB` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_OOB, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_OOB);
+ * ```
+ */
 export const MSG_OOB: number = C.MSG_OOB;
-/** send/recv flag `MSG_PEEK` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_PEEK` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_PEEK, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_PEEK);
+ * ```
+ */
 export const MSG_PEEK: number = C.MSG_PEEK;
-/** send/recv flag `MSG_DONTROUTE` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_DONTROUTE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_DONTROUTE, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_DONTROUTE);
+ * ```
+ */
 export const MSG_DONTROUTE: number = C.MSG_DONTROUTE;
-/** send/recv flag `MSG_CTRUNC` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_CTRUNC` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_CTRUNC, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_CTRUNC);
+ * ```
+ */
 export const MSG_CTRUNC: number = C.MSG_CTRUNC;
-/** send/recv flag `MSG_TRUNC` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_TRUNC` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_TRUNC, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_TRUNC);
+ * ```
+ */
 export const MSG_TRUNC: number = C.MSG_TRUNC;
-/** send/recv flag `MSG_DONTWAIT` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_DONTWAIT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_DONTWAIT, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_DONTWAIT);
+ * ```
+ */
 export const MSG_DONTWAIT: number = C.MSG_DONTWAIT;
-/** send/recv flag `MSG_EOR` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_EOR` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_EOR, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_EOR);
+ * ```
+ */
 export const MSG_EOR: number = C.MSG_EOR;
-/** send/recv flag `MSG_WAITALL` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_WAITALL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_WAITALL, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_WAITALL);
+ * ```
+ */
 export const MSG_WAITALL: number = C.MSG_WAITALL;
-/** send/recv flag `MSG_CONFIRM` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_CONFIRM` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_CONFIRM, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_CONFIRM);
+ * ```
+ */
 export const MSG_CONFIRM: number = C.MSG_CONFIRM;
-/** send/recv flag `MSG_ERRQUEUE` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_ERRQUEUE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_ERRQUEUE, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_ERRQUEUE);
+ * ```
+ */
 export const MSG_ERRQUEUE: number = C.MSG_ERRQUEUE;
-/** send/recv flag `MSG_NOSIGNAL` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_NOSIGNAL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_NOSIGNAL, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_NOSIGNAL);
+ * ```
+ */
 export const MSG_NOSIGNAL: number = C.MSG_NOSIGNAL;
-/** send/recv flag `MSG_MORE` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_MORE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_MORE, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_MORE);
+ * ```
+ */
 export const MSG_MORE: number = C.MSG_MORE;
-/** send/recv flag `MSG_WAITFORONE` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_WAITFORONE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_WAITFORONE, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_WAITFORONE);
+ * ```
+ */
 export const MSG_WAITFORONE: number = C.MSG_WAITFORONE;
-/** send/recv flag `MSG_FASTOPEN` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_FASTOPEN` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_FASTOPEN, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_FASTOPEN);
+ * ```
+ */
 export const MSG_FASTOPEN: number = C.MSG_FASTOPEN;
-/** send/recv flag `MSG_CMSG_CLOEXEC` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_CMSG_CLOEXEC` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_CMSG_CLOEXEC, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_CMSG_CLOEXEC);
+ * ```
+ */
 export const MSG_CMSG_CLOEXEC: number = C.MSG_CMSG_CLOEXEC;
-/** shutdown() direction `SHUT_RD` (C constant of the same name). */
+/**
+ * shutdown() direction `SHUT_RD` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { SHUT_RD, shutdown } from "./mod.ts";
+ * declare const fd: number;
+ * shutdown(fd, SHUT_RD);
+ * ```
+ */
 export const SHUT_RD: number = C.SHUT_RD;
-/** shutdown() direction `SHUT_WR` (C constant of the same name). */
+/**
+ * shutdown() direction `SHUT_WR` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { SHUT_WR, shutdown } from "./mod.ts";
+ * declare const fd: number;
+ * shutdown(fd, SHUT_WR);
+ * ```
+ */
 export const SHUT_WR: number = C.SHUT_WR;
-/** shutdown() direction `SHUT_RDWR` (C constant of the same name). */
+/**
+ * shutdown() direction `SHUT_RDWR` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { SHUT_RDWR, shutdown } from "./mod.ts";
+ * declare const fd: number;
+ * shutdown(fd, SHUT_RDWR);
+ * ```
+ */
 export const SHUT_RDWR: number = C.SHUT_RDWR;
-/** IPv4 address, host byte order `INADDR_ANY` (C constant of the same name). */
+/**
+ * IPv4 address, host byte order `INADDR_ANY` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, INADDR_ANY, sockaddr_in } from "./mod.ts";
+ * sockaddr_in.encode({ sin_family: AF_INET, sin_port: 80, sin_addr: INADDR_ANY });
+ * ```
+ */
 export const INADDR_ANY: number = C.INADDR_ANY;
-/** IPv4 address, host byte order `INADDR_LOOPBACK` (C constant of the same name). */
+/**
+ * IPv4 address, host byte order `INADDR_LOOPBACK` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, INADDR_LOOPBACK, sockaddr_in } from "./mod.ts";
+ * sockaddr_in.encode({ sin_family: AF_INET, sin_port: 80, sin_addr: INADDR_LOOPBACK });
+ * ```
+ */
 export const INADDR_LOOPBACK: number = C.INADDR_LOOPBACK;
-/** IPv4 address, host byte order `INADDR_BROADCAST` (C constant of the same name). */
+/**
+ * IPv4 address, host byte order `INADDR_BROADCAST` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, INADDR_BROADCAST, sockaddr_in } from "./mod.ts";
+ * sockaddr_in.encode({ sin_family: AF_INET, sin_port: 80, sin_addr: INADDR_BROADCAST });
+ * ```
+ */
 export const INADDR_BROADCAST: number = C.INADDR_BROADCAST;
-/** IPv4 address, host byte order `INADDR_NONE` (C constant of the same name). */
+/**
+ * IPv4 address, host byte order `INADDR_NONE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AF_INET, INADDR_NONE, sockaddr_in } from "./mod.ts";
+ * sockaddr_in.encode({ sin_family: AF_INET, sin_port: 80, sin_addr: INADDR_NONE });
+ * ```
+ */
 export const INADDR_NONE: number = C.INADDR_NONE;
-/** fcntl() command `F_GETFD` (C constant of the same name). */
+/**
+ * fcntl() command `F_GETFD` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { F_GETFL, fcntl, F_GETFD } from "./mod.ts";
+ * declare const fd: number;
+ * fcntl(fd, F_GETFD);
+ * ```
+ */
 export const F_GETFD: number = C.F_GETFD;
-/** fcntl() command `F_SETFD` (C constant of the same name). */
+/**
+ * fcntl() command `F_SETFD` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { F_GETFL, fcntl, F_SETFD } from "./mod.ts";
+ * declare const fd: number;
+ * fcntl(fd, F_SETFD);
+ * ```
+ */
 export const F_SETFD: number = C.F_SETFD;
-/** fcntl() command `F_GETFL` (C constant of the same name). */
+/**
+ * fcntl() command `F_GETFL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { F_GETFL, fcntl } from "./mod.ts";
+ * declare const fd: number;
+ * fcntl(fd, F_GETFL);
+ * ```
+ */
 export const F_GETFL: number = C.F_GETFL;
-/** fcntl() command `F_SETFL` (C constant of the same name). */
+/**
+ * fcntl() command `F_SETFL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { F_GETFL, fcntl, F_SETFL } from "./mod.ts";
+ * declare const fd: number;
+ * fcntl(fd, F_SETFL);
+ * ```
+ */
 export const F_SETFL: number = C.F_SETFL;
-/** file-descriptor flag `FD_CLOEXEC` (C constant of the same name). */
+/**
+ * file-descriptor flag `FD_CLOEXEC` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { F_GETFL, fcntl, FD_CLOEXEC } from "./mod.ts";
+ * declare const fd: number;
+ * fcntl(fd, F_GETFL) & FD_CLOEXEC;
+ * ```
+ */
 export const FD_CLOEXEC: number = C.FD_CLOEXEC;
-/** file status flag `O_NONBLOCK` (C constant of the same name). */
+/**
+ * file status flag `O_NONBLOCK` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { F_GETFL, fcntl, O_NONBLOCK } from "./mod.ts";
+ * declare const fd: number;
+ * fcntl(fd, F_GETFL) & O_NONBLOCK;
+ * ```
+ */
 export const O_NONBLOCK: number = C.O_NONBLOCK;
-/** file status flag `O_CLOEXEC` (C constant of the same name). */
+/**
+ * file status flag `O_CLOEXEC` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { F_GETFL, fcntl, O_CLOEXEC } from "./mod.ts";
+ * declare const fd: number;
+ * fcntl(fd, F_GETFL) & O_CLOEXEC;
+ * ```
+ */
 export const O_CLOEXEC: number = C.O_CLOEXEC;
-/** epoll flag or event bit `EPOLL_CTL_ADD` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLL_CTL_ADD` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLL_CTL_ADD } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLL_CTL_ADD >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLL_CTL_ADD: number = C.EPOLL_CTL_ADD;
-/** epoll flag or event bit `EPOLL_CTL_DEL` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLL_CTL_DEL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLL_CTL_DEL } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLL_CTL_DEL >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLL_CTL_DEL: number = C.EPOLL_CTL_DEL;
-/** epoll flag or event bit `EPOLL_CTL_MOD` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLL_CTL_MOD` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLL_CTL_MOD } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLL_CTL_MOD >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLL_CTL_MOD: number = C.EPOLL_CTL_MOD;
-/** epoll flag or event bit `EPOLLIN` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLLIN` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLLIN } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLLIN >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLLIN: number = C.EPOLLIN;
-/** epoll flag or event bit `EPOLLPRI` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLLPRI` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLLPRI } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLLPRI >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLLPRI: number = C.EPOLLPRI;
-/** epoll flag or event bit `EPOLLOUT` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLLOUT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLLOUT } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLLOUT >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLLOUT: number = C.EPOLLOUT;
-/** epoll flag or event bit `EPOLLERR` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLLERR` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLLERR } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLLERR >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLLERR: number = C.EPOLLERR;
-/** epoll flag or event bit `EPOLLHUP` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLLHUP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLLHUP } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLLHUP >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLLHUP: number = C.EPOLLHUP;
-/** epoll flag or event bit `EPOLLRDHUP` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLLRDHUP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLLRDHUP } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLLRDHUP >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLLRDHUP: number = C.EPOLLRDHUP;
-/** epoll flag or event bit `EPOLLEXCLUSIVE` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLLEXCLUSIVE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLLEXCLUSIVE } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLLEXCLUSIVE >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLLEXCLUSIVE: number = C.EPOLLEXCLUSIVE;
-/** epoll flag or event bit `EPOLLONESHOT` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLLONESHOT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLLONESHOT } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLLONESHOT >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLLONESHOT: number = C.EPOLLONESHOT;
-/** epoll flag or event bit `EPOLLET` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLLET` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLLET } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLLET >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLLET: number = C.EPOLLET;
-/** epoll flag or event bit `EPOLL_CLOEXEC` (C constant of the same name). */
+/**
+ * epoll flag or event bit `EPOLL_CLOEXEC` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { epoll_event, EPOLL_CLOEXEC } from "./mod.ts";
+ * epoll_event.encode({ events: EPOLL_CLOEXEC >>> 0, data: 0n });
+ * ```
+ */
 export const EPOLL_CLOEXEC: number = C.EPOLL_CLOEXEC;
-/** eventfd() flag `EFD_CLOEXEC` (C constant of the same name). */
+/**
+ * eventfd() flag `EFD_CLOEXEC` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { EFD_CLOEXEC, libc } from "./mod.ts";
+ * const efd = libc().eventfd(0, EFD_CLOEXEC);
+ * ```
+ */
 export const EFD_CLOEXEC: number = C.EFD_CLOEXEC;
-/** eventfd() flag `EFD_NONBLOCK` (C constant of the same name). */
+/**
+ * eventfd() flag `EFD_NONBLOCK` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { EFD_NONBLOCK, libc } from "./mod.ts";
+ * const efd = libc().eventfd(0, EFD_NONBLOCK);
+ * ```
+ */
 export const EFD_NONBLOCK: number = C.EFD_NONBLOCK;
-/** eventfd() flag `EFD_SEMAPHORE` (C constant of the same name). */
+/**
+ * eventfd() flag `EFD_SEMAPHORE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { EFD_SEMAPHORE, libc } from "./mod.ts";
+ * const efd = libc().eventfd(0, EFD_SEMAPHORE);
+ * ```
+ */
 export const EFD_SEMAPHORE: number = C.EFD_SEMAPHORE;
-/** poll() event bit `POLLIN` (C constant of the same name). */
+/**
+ * poll() event bit `POLLIN` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { POLLIN, pollfd } from "./mod.ts";
+ * pollfd.encode({ fd: 0, events: POLLIN });
+ * ```
+ */
 export const POLLIN: number = C.POLLIN;
-/** poll() event bit `POLLPRI` (C constant of the same name). */
+/**
+ * poll() event bit `POLLPRI` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { POLLPRI, pollfd } from "./mod.ts";
+ * pollfd.encode({ fd: 0, events: POLLPRI });
+ * ```
+ */
 export const POLLPRI: number = C.POLLPRI;
-/** poll() event bit `POLLOUT` (C constant of the same name). */
+/**
+ * poll() event bit `POLLOUT` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { POLLOUT, pollfd } from "./mod.ts";
+ * pollfd.encode({ fd: 0, events: POLLOUT });
+ * ```
+ */
 export const POLLOUT: number = C.POLLOUT;
-/** poll() event bit `POLLERR` (C constant of the same name). */
+/**
+ * poll() event bit `POLLERR` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { POLLERR, pollfd } from "./mod.ts";
+ * pollfd.encode({ fd: 0, events: POLLERR });
+ * ```
+ */
 export const POLLERR: number = C.POLLERR;
-/** poll() event bit `POLLHUP` (C constant of the same name). */
+/**
+ * poll() event bit `POLLHUP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { POLLHUP, pollfd } from "./mod.ts";
+ * pollfd.encode({ fd: 0, events: POLLHUP });
+ * ```
+ */
 export const POLLHUP: number = C.POLLHUP;
-/** poll() event bit `POLLNVAL` (C constant of the same name). */
+/**
+ * poll() event bit `POLLNVAL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { POLLNVAL, pollfd } from "./mod.ts";
+ * pollfd.encode({ fd: 0, events: POLLNVAL });
+ * ```
+ */
 export const POLLNVAL: number = C.POLLNVAL;
-/** poll() event bit `POLLRDHUP` (C constant of the same name). */
+/**
+ * poll() event bit `POLLRDHUP` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { POLLRDHUP, pollfd } from "./mod.ts";
+ * pollfd.encode({ fd: 0, events: POLLRDHUP });
+ * ```
+ */
 export const POLLRDHUP: number = C.POLLRDHUP;
-/** getaddrinfo() hint flag `AI_PASSIVE` (C constant of the same name). */
+/**
+ * getaddrinfo() hint flag `AI_PASSIVE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AI_PASSIVE, getaddrinfo } from "./mod.ts";
+ * await getaddrinfo("localhost", "80", { flags: AI_PASSIVE });
+ * ```
+ */
 export const AI_PASSIVE: number = C.AI_PASSIVE;
-/** getaddrinfo() hint flag `AI_CANONNAME` (C constant of the same name). */
+/**
+ * getaddrinfo() hint flag `AI_CANONNAME` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AI_CANONNAME, getaddrinfo } from "./mod.ts";
+ * await getaddrinfo("localhost", "80", { flags: AI_CANONNAME });
+ * ```
+ */
 export const AI_CANONNAME: number = C.AI_CANONNAME;
-/** getaddrinfo() hint flag `AI_NUMERICHOST` (C constant of the same name). */
+/**
+ * getaddrinfo() hint flag `AI_NUMERICHOST` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AI_NUMERICHOST, getaddrinfo } from "./mod.ts";
+ * await getaddrinfo("localhost", "80", { flags: AI_NUMERICHOST });
+ * ```
+ */
 export const AI_NUMERICHOST: number = C.AI_NUMERICHOST;
-/** getaddrinfo() hint flag `AI_V4MAPPED` (C constant of the same name). */
+/**
+ * getaddrinfo() hint flag `AI_V4MAPPED` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AI_V4MAPPED, getaddrinfo } from "./mod.ts";
+ * await getaddrinfo("localhost", "80", { flags: AI_V4MAPPED });
+ * ```
+ */
 export const AI_V4MAPPED: number = C.AI_V4MAPPED;
-/** getaddrinfo() hint flag `AI_ALL` (C constant of the same name). */
+/**
+ * getaddrinfo() hint flag `AI_ALL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AI_ALL, getaddrinfo } from "./mod.ts";
+ * await getaddrinfo("localhost", "80", { flags: AI_ALL });
+ * ```
+ */
 export const AI_ALL: number = C.AI_ALL;
-/** getaddrinfo() hint flag `AI_ADDRCONFIG` (C constant of the same name). */
+/**
+ * getaddrinfo() hint flag `AI_ADDRCONFIG` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AI_ADDRCONFIG, getaddrinfo } from "./mod.ts";
+ * await getaddrinfo("localhost", "80", { flags: AI_ADDRCONFIG });
+ * ```
+ */
 export const AI_ADDRCONFIG: number = C.AI_ADDRCONFIG;
-/** getaddrinfo() hint flag `AI_NUMERICSERV` (C constant of the same name). */
+/**
+ * getaddrinfo() hint flag `AI_NUMERICSERV` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AI_NUMERICSERV, getaddrinfo } from "./mod.ts";
+ * await getaddrinfo("localhost", "80", { flags: AI_NUMERICSERV });
+ * ```
+ */
 export const AI_NUMERICSERV: number = C.AI_NUMERICSERV;
-/** getaddrinfo() error code `EAI_BADFLAGS` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_BADFLAGS` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_BADFLAGS } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_BADFLAGS) console.log(error.message);
+ * ```
+ */
 export const EAI_BADFLAGS: number = C.EAI_BADFLAGS;
-/** getaddrinfo() error code `EAI_NONAME` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_NONAME` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_NONAME } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_NONAME) console.log(error.message);
+ * ```
+ */
 export const EAI_NONAME: number = C.EAI_NONAME;
-/** getaddrinfo() error code `EAI_AGAIN` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_AGAIN` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_AGAIN } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_AGAIN) console.log(error.message);
+ * ```
+ */
 export const EAI_AGAIN: number = C.EAI_AGAIN;
-/** getaddrinfo() error code `EAI_FAIL` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_FAIL` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_FAIL } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_FAIL) console.log(error.message);
+ * ```
+ */
 export const EAI_FAIL: number = C.EAI_FAIL;
-/** getaddrinfo() error code `EAI_FAMILY` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_FAMILY` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_FAMILY } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_FAMILY) console.log(error.message);
+ * ```
+ */
 export const EAI_FAMILY: number = C.EAI_FAMILY;
-/** getaddrinfo() error code `EAI_SOCKTYPE` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_SOCKTYPE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_SOCKTYPE } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_SOCKTYPE) console.log(error.message);
+ * ```
+ */
 export const EAI_SOCKTYPE: number = C.EAI_SOCKTYPE;
-/** getaddrinfo() error code `EAI_SERVICE` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_SERVICE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_SERVICE } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_SERVICE) console.log(error.message);
+ * ```
+ */
 export const EAI_SERVICE: number = C.EAI_SERVICE;
-/** getaddrinfo() error code `EAI_MEMORY` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_MEMORY` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_MEMORY } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_MEMORY) console.log(error.message);
+ * ```
+ */
 export const EAI_MEMORY: number = C.EAI_MEMORY;
-/** getaddrinfo() error code `EAI_SYSTEM` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_SYSTEM` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_SYSTEM } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_SYSTEM) console.log(error.message);
+ * ```
+ */
 export const EAI_SYSTEM: number = C.EAI_SYSTEM;
-/** getaddrinfo() error code `EAI_OVERFLOW` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_OVERFLOW` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_OVERFLOW } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_OVERFLOW) console.log(error.message);
+ * ```
+ */
 export const EAI_OVERFLOW: number = C.EAI_OVERFLOW;
-/** getaddrinfo() error code `EAI_NODATA` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_NODATA` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_NODATA } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_NODATA) console.log(error.message);
+ * ```
+ */
 export const EAI_NODATA: number = C.EAI_NODATA;
-/** getaddrinfo() error code `EAI_ADDRFAMILY` (C constant of the same name). */
+/**
+ * getaddrinfo() error code `EAI_ADDRFAMILY` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { AddrInfoError, EAI_ADDRFAMILY } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof AddrInfoError && error.code === EAI_ADDRFAMILY) console.log(error.message);
+ * ```
+ */
 export const EAI_ADDRFAMILY: number = C.EAI_ADDRFAMILY;
-/** address string buffer size `INET_ADDRSTRLEN` (C constant of the same name). */
+/**
+ * address string buffer size `INET_ADDRSTRLEN` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { INET_ADDRSTRLEN } from "./mod.ts";
+ * const buffer = new Uint8Array(INET_ADDRSTRLEN);
+ * ```
+ */
 export const INET_ADDRSTRLEN: number = C.INET_ADDRSTRLEN;
-/** address string buffer size `INET6_ADDRSTRLEN` (C constant of the same name). */
+/**
+ * address string buffer size `INET6_ADDRSTRLEN` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { INET6_ADDRSTRLEN } from "./mod.ts";
+ * const buffer = new Uint8Array(INET6_ADDRSTRLEN);
+ * ```
+ */
 export const INET6_ADDRSTRLEN: number = C.INET6_ADDRSTRLEN;
-/** interface name size `IF_NAMESIZE` (C constant of the same name). */
+/**
+ * interface name size `IF_NAMESIZE` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { IF_NAMESIZE } from "./mod.ts";
+ * const buffer = new Uint8Array(IF_NAMESIZE);
+ * ```
+ */
 export const IF_NAMESIZE: number = C.IF_NAMESIZE;
-/** largest listen() backlog `SOMAXCONN` (C constant of the same name). */
+/**
+ * largest listen() backlog `SOMAXCONN` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { listen, SOMAXCONN } from "./mod.ts";
+ * declare const fd: number;
+ * listen(fd, SOMAXCONN);
+ * ```
+ */
 export const SOMAXCONN: number = C.SOMAXCONN;
-/** send/recv flag `MSG_ZEROCOPY` (C constant of the same name). */
+/**
+ * send/recv flag `MSG_ZEROCOPY` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { MSG_ZEROCOPY, send } from "./mod.ts";
+ * declare const fd: number;
+ * send(fd, new Uint8Array([1]), 1, MSG_ZEROCOPY);
+ * ```
+ */
 export const MSG_ZEROCOPY: number = C.MSG_ZEROCOPY;
-/** Socket-level option (level SOL_SOCKET) `SO_ZEROCOPY` (C constant of the same name). */
+/**
+ * Socket-level option (level SOL_SOCKET) `SO_ZEROCOPY` (C constant of the same name).
+ *
+ * @example
+ * ```ts ignore
+ * import { getsockopt, SOL_SOCKET, SO_ZEROCOPY } from "./mod.ts";
+ * declare const fd: number;
+ * getsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, new Uint8Array(4), new Uint32Array([4]));
+ * ```
+ */
 export const SO_ZEROCOPY: number = C.SO_ZEROCOPY;
-/** errno `EPERM`. */
+/**
+ * errno `EPERM`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EPERM, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EPERM) console.log(error.code);
+ * ```
+ */
 export const EPERM: number = E.EPERM;
-/** errno `ENOENT`. */
+/**
+ * errno `ENOENT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOENT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOENT) console.log(error.code);
+ * ```
+ */
 export const ENOENT: number = E.ENOENT;
-/** errno `ESRCH`. */
+/**
+ * errno `ESRCH`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ESRCH, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ESRCH) console.log(error.code);
+ * ```
+ */
 export const ESRCH: number = E.ESRCH;
-/** errno `EINTR`. */
+/**
+ * errno `EINTR`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EINTR, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EINTR) console.log(error.code);
+ * ```
+ */
 export const EINTR: number = E.EINTR;
-/** errno `EIO`. */
+/**
+ * errno `EIO`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EIO, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EIO) console.log(error.code);
+ * ```
+ */
 export const EIO: number = E.EIO;
-/** errno `ENXIO`. */
+/**
+ * errno `ENXIO`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENXIO, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENXIO) console.log(error.code);
+ * ```
+ */
 export const ENXIO: number = E.ENXIO;
-/** errno `E2BIG`. */
+/**
+ * errno `E2BIG`.
+ *
+ * @example
+ * ```ts ignore
+ * import { E2BIG, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === E2BIG) console.log(error.code);
+ * ```
+ */
 export const E2BIG: number = E.E2BIG;
-/** errno `ENOEXEC`. */
+/**
+ * errno `ENOEXEC`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOEXEC, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOEXEC) console.log(error.code);
+ * ```
+ */
 export const ENOEXEC: number = E.ENOEXEC;
-/** errno `EBADF`. */
+/**
+ * errno `EBADF`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EBADF, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EBADF) console.log(error.code);
+ * ```
+ */
 export const EBADF: number = E.EBADF;
-/** errno `ECHILD`. */
+/**
+ * errno `ECHILD`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ECHILD, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ECHILD) console.log(error.code);
+ * ```
+ */
 export const ECHILD: number = E.ECHILD;
-/** errno `EAGAIN`. */
+/**
+ * errno `EAGAIN`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EAGAIN, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EAGAIN) console.log(error.code);
+ * ```
+ */
 export const EAGAIN: number = E.EAGAIN;
-/** errno `ENOMEM`. */
+/**
+ * errno `ENOMEM`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOMEM, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOMEM) console.log(error.code);
+ * ```
+ */
 export const ENOMEM: number = E.ENOMEM;
-/** errno `EACCES`. */
+/**
+ * errno `EACCES`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EACCES, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EACCES) console.log(error.code);
+ * ```
+ */
 export const EACCES: number = E.EACCES;
-/** errno `EFAULT`. */
+/**
+ * errno `EFAULT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EFAULT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EFAULT) console.log(error.code);
+ * ```
+ */
 export const EFAULT: number = E.EFAULT;
-/** errno `ENOTBLK`. */
+/**
+ * errno `ENOTBLK`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOTBLK, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOTBLK) console.log(error.code);
+ * ```
+ */
 export const ENOTBLK: number = E.ENOTBLK;
-/** errno `EBUSY`. */
+/**
+ * errno `EBUSY`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EBUSY, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EBUSY) console.log(error.code);
+ * ```
+ */
 export const EBUSY: number = E.EBUSY;
-/** errno `EEXIST`. */
+/**
+ * errno `EEXIST`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EEXIST, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EEXIST) console.log(error.code);
+ * ```
+ */
 export const EEXIST: number = E.EEXIST;
-/** errno `EXDEV`. */
+/**
+ * errno `EXDEV`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EXDEV, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EXDEV) console.log(error.code);
+ * ```
+ */
 export const EXDEV: number = E.EXDEV;
-/** errno `ENODEV`. */
+/**
+ * errno `ENODEV`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENODEV, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENODEV) console.log(error.code);
+ * ```
+ */
 export const ENODEV: number = E.ENODEV;
-/** errno `ENOTDIR`. */
+/**
+ * errno `ENOTDIR`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOTDIR, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOTDIR) console.log(error.code);
+ * ```
+ */
 export const ENOTDIR: number = E.ENOTDIR;
-/** errno `EISDIR`. */
+/**
+ * errno `EISDIR`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EISDIR, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EISDIR) console.log(error.code);
+ * ```
+ */
 export const EISDIR: number = E.EISDIR;
-/** errno `EINVAL`. */
+/**
+ * errno `EINVAL`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EINVAL, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EINVAL) console.log(error.code);
+ * ```
+ */
 export const EINVAL: number = E.EINVAL;
-/** errno `ENFILE`. */
+/**
+ * errno `ENFILE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENFILE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENFILE) console.log(error.code);
+ * ```
+ */
 export const ENFILE: number = E.ENFILE;
-/** errno `EMFILE`. */
+/**
+ * errno `EMFILE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EMFILE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EMFILE) console.log(error.code);
+ * ```
+ */
 export const EMFILE: number = E.EMFILE;
-/** errno `ENOTTY`. */
+/**
+ * errno `ENOTTY`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOTTY, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOTTY) console.log(error.code);
+ * ```
+ */
 export const ENOTTY: number = E.ENOTTY;
-/** errno `ETXTBSY`. */
+/**
+ * errno `ETXTBSY`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ETXTBSY, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ETXTBSY) console.log(error.code);
+ * ```
+ */
 export const ETXTBSY: number = E.ETXTBSY;
-/** errno `EFBIG`. */
+/**
+ * errno `EFBIG`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EFBIG, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EFBIG) console.log(error.code);
+ * ```
+ */
 export const EFBIG: number = E.EFBIG;
-/** errno `ENOSPC`. */
+/**
+ * errno `ENOSPC`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOSPC, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOSPC) console.log(error.code);
+ * ```
+ */
 export const ENOSPC: number = E.ENOSPC;
-/** errno `ESPIPE`. */
+/**
+ * errno `ESPIPE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ESPIPE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ESPIPE) console.log(error.code);
+ * ```
+ */
 export const ESPIPE: number = E.ESPIPE;
-/** errno `EROFS`. */
+/**
+ * errno `EROFS`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EROFS, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EROFS) console.log(error.code);
+ * ```
+ */
 export const EROFS: number = E.EROFS;
-/** errno `EMLINK`. */
+/**
+ * errno `EMLINK`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EMLINK, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EMLINK) console.log(error.code);
+ * ```
+ */
 export const EMLINK: number = E.EMLINK;
-/** errno `EPIPE`. */
+/**
+ * errno `EPIPE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EPIPE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EPIPE) console.log(error.code);
+ * ```
+ */
 export const EPIPE: number = E.EPIPE;
-/** errno `EDOM`. */
+/**
+ * errno `EDOM`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EDOM, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EDOM) console.log(error.code);
+ * ```
+ */
 export const EDOM: number = E.EDOM;
-/** errno `ERANGE`. */
+/**
+ * errno `ERANGE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ERANGE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ERANGE) console.log(error.code);
+ * ```
+ */
 export const ERANGE: number = E.ERANGE;
-/** errno `EDEADLK`. */
+/**
+ * errno `EDEADLK`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EDEADLK, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EDEADLK) console.log(error.code);
+ * ```
+ */
 export const EDEADLK: number = E.EDEADLK;
-/** errno `ENAMETOOLONG`. */
+/**
+ * errno `ENAMETOOLONG`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENAMETOOLONG, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENAMETOOLONG) console.log(error.code);
+ * ```
+ */
 export const ENAMETOOLONG: number = E.ENAMETOOLONG;
-/** errno `ENOLCK`. */
+/**
+ * errno `ENOLCK`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOLCK, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOLCK) console.log(error.code);
+ * ```
+ */
 export const ENOLCK: number = E.ENOLCK;
-/** errno `ENOSYS`. */
+/**
+ * errno `ENOSYS`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOSYS, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOSYS) console.log(error.code);
+ * ```
+ */
 export const ENOSYS: number = E.ENOSYS;
-/** errno `ENOTEMPTY`. */
+/**
+ * errno `ENOTEMPTY`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOTEMPTY, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOTEMPTY) console.log(error.code);
+ * ```
+ */
 export const ENOTEMPTY: number = E.ENOTEMPTY;
-/** errno `ELOOP`. */
+/**
+ * errno `ELOOP`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ELOOP, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ELOOP) console.log(error.code);
+ * ```
+ */
 export const ELOOP: number = E.ELOOP;
-/** errno `ENOMSG`. */
+/**
+ * errno `ENOMSG`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOMSG, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOMSG) console.log(error.code);
+ * ```
+ */
 export const ENOMSG: number = E.ENOMSG;
-/** errno `EIDRM`. */
+/**
+ * errno `EIDRM`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EIDRM, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EIDRM) console.log(error.code);
+ * ```
+ */
 export const EIDRM: number = E.EIDRM;
-/** errno `ECHRNG`. */
+/**
+ * errno `ECHRNG`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ECHRNG, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ECHRNG) console.log(error.code);
+ * ```
+ */
 export const ECHRNG: number = E.ECHRNG;
-/** errno `EL2NSYNC`. */
+/**
+ * errno `EL2NSYNC`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EL2NSYNC, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EL2NSYNC) console.log(error.code);
+ * ```
+ */
 export const EL2NSYNC: number = E.EL2NSYNC;
-/** errno `EL3HLT`. */
+/**
+ * errno `EL3HLT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EL3HLT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EL3HLT) console.log(error.code);
+ * ```
+ */
 export const EL3HLT: number = E.EL3HLT;
-/** errno `EL3RST`. */
+/**
+ * errno `EL3RST`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EL3RST, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EL3RST) console.log(error.code);
+ * ```
+ */
 export const EL3RST: number = E.EL3RST;
-/** errno `ELNRNG`. */
+/**
+ * errno `ELNRNG`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ELNRNG, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ELNRNG) console.log(error.code);
+ * ```
+ */
 export const ELNRNG: number = E.ELNRNG;
-/** errno `EUNATCH`. */
+/**
+ * errno `EUNATCH`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EUNATCH, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EUNATCH) console.log(error.code);
+ * ```
+ */
 export const EUNATCH: number = E.EUNATCH;
-/** errno `ENOCSI`. */
+/**
+ * errno `ENOCSI`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOCSI, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOCSI) console.log(error.code);
+ * ```
+ */
 export const ENOCSI: number = E.ENOCSI;
-/** errno `EL2HLT`. */
+/**
+ * errno `EL2HLT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EL2HLT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EL2HLT) console.log(error.code);
+ * ```
+ */
 export const EL2HLT: number = E.EL2HLT;
-/** errno `EBADE`. */
+/**
+ * errno `EBADE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EBADE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EBADE) console.log(error.code);
+ * ```
+ */
 export const EBADE: number = E.EBADE;
-/** errno `EBADR`. */
+/**
+ * errno `EBADR`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EBADR, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EBADR) console.log(error.code);
+ * ```
+ */
 export const EBADR: number = E.EBADR;
-/** errno `EXFULL`. */
+/**
+ * errno `EXFULL`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EXFULL, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EXFULL) console.log(error.code);
+ * ```
+ */
 export const EXFULL: number = E.EXFULL;
-/** errno `ENOANO`. */
+/**
+ * errno `ENOANO`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOANO, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOANO) console.log(error.code);
+ * ```
+ */
 export const ENOANO: number = E.ENOANO;
-/** errno `EBADRQC`. */
+/**
+ * errno `EBADRQC`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EBADRQC, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EBADRQC) console.log(error.code);
+ * ```
+ */
 export const EBADRQC: number = E.EBADRQC;
-/** errno `EBADSLT`. */
+/**
+ * errno `EBADSLT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EBADSLT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EBADSLT) console.log(error.code);
+ * ```
+ */
 export const EBADSLT: number = E.EBADSLT;
-/** errno `EBFONT`. */
+/**
+ * errno `EBFONT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EBFONT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EBFONT) console.log(error.code);
+ * ```
+ */
 export const EBFONT: number = E.EBFONT;
-/** errno `ENOSTR`. */
+/**
+ * errno `ENOSTR`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOSTR, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOSTR) console.log(error.code);
+ * ```
+ */
 export const ENOSTR: number = E.ENOSTR;
-/** errno `ENODATA`. */
+/**
+ * errno `ENODATA`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENODATA, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENODATA) console.log(error.code);
+ * ```
+ */
 export const ENODATA: number = E.ENODATA;
-/** errno `ETIME`. */
+/**
+ * errno `ETIME`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ETIME, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ETIME) console.log(error.code);
+ * ```
+ */
 export const ETIME: number = E.ETIME;
-/** errno `ENOSR`. */
+/**
+ * errno `ENOSR`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOSR, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOSR) console.log(error.code);
+ * ```
+ */
 export const ENOSR: number = E.ENOSR;
-/** errno `ENONET`. */
+/**
+ * errno `ENONET`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENONET, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENONET) console.log(error.code);
+ * ```
+ */
 export const ENONET: number = E.ENONET;
-/** errno `ENOPKG`. */
+/**
+ * errno `ENOPKG`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOPKG, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOPKG) console.log(error.code);
+ * ```
+ */
 export const ENOPKG: number = E.ENOPKG;
-/** errno `EREMOTE`. */
+/**
+ * errno `EREMOTE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EREMOTE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EREMOTE) console.log(error.code);
+ * ```
+ */
 export const EREMOTE: number = E.EREMOTE;
-/** errno `ENOLINK`. */
+/**
+ * errno `ENOLINK`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOLINK, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOLINK) console.log(error.code);
+ * ```
+ */
 export const ENOLINK: number = E.ENOLINK;
-/** errno `EADV`. */
+/**
+ * errno `EADV`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EADV, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EADV) console.log(error.code);
+ * ```
+ */
 export const EADV: number = E.EADV;
-/** errno `ESRMNT`. */
+/**
+ * errno `ESRMNT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ESRMNT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ESRMNT) console.log(error.code);
+ * ```
+ */
 export const ESRMNT: number = E.ESRMNT;
-/** errno `ECOMM`. */
+/**
+ * errno `ECOMM`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ECOMM, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ECOMM) console.log(error.code);
+ * ```
+ */
 export const ECOMM: number = E.ECOMM;
-/** errno `EPROTO`. */
+/**
+ * errno `EPROTO`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EPROTO, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EPROTO) console.log(error.code);
+ * ```
+ */
 export const EPROTO: number = E.EPROTO;
-/** errno `EMULTIHOP`. */
+/**
+ * errno `EMULTIHOP`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EMULTIHOP, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EMULTIHOP) console.log(error.code);
+ * ```
+ */
 export const EMULTIHOP: number = E.EMULTIHOP;
-/** errno `EDOTDOT`. */
+/**
+ * errno `EDOTDOT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EDOTDOT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EDOTDOT) console.log(error.code);
+ * ```
+ */
 export const EDOTDOT: number = E.EDOTDOT;
-/** errno `EBADMSG`. */
+/**
+ * errno `EBADMSG`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EBADMSG, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EBADMSG) console.log(error.code);
+ * ```
+ */
 export const EBADMSG: number = E.EBADMSG;
-/** errno `EOVERFLOW`. */
+/**
+ * errno `EOVERFLOW`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EOVERFLOW, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EOVERFLOW) console.log(error.code);
+ * ```
+ */
 export const EOVERFLOW: number = E.EOVERFLOW;
-/** errno `ENOTUNIQ`. */
+/**
+ * errno `ENOTUNIQ`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOTUNIQ, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOTUNIQ) console.log(error.code);
+ * ```
+ */
 export const ENOTUNIQ: number = E.ENOTUNIQ;
-/** errno `EBADFD`. */
+/**
+ * errno `EBADFD`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EBADFD, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EBADFD) console.log(error.code);
+ * ```
+ */
 export const EBADFD: number = E.EBADFD;
-/** errno `EREMCHG`. */
+/**
+ * errno `EREMCHG`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EREMCHG, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EREMCHG) console.log(error.code);
+ * ```
+ */
 export const EREMCHG: number = E.EREMCHG;
-/** errno `ELIBACC`. */
+/**
+ * errno `ELIBACC`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ELIBACC, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ELIBACC) console.log(error.code);
+ * ```
+ */
 export const ELIBACC: number = E.ELIBACC;
-/** errno `ELIBBAD`. */
+/**
+ * errno `ELIBBAD`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ELIBBAD, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ELIBBAD) console.log(error.code);
+ * ```
+ */
 export const ELIBBAD: number = E.ELIBBAD;
-/** errno `ELIBSCN`. */
+/**
+ * errno `ELIBSCN`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ELIBSCN, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ELIBSCN) console.log(error.code);
+ * ```
+ */
 export const ELIBSCN: number = E.ELIBSCN;
-/** errno `ELIBMAX`. */
+/**
+ * errno `ELIBMAX`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ELIBMAX, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ELIBMAX) console.log(error.code);
+ * ```
+ */
 export const ELIBMAX: number = E.ELIBMAX;
-/** errno `ELIBEXEC`. */
+/**
+ * errno `ELIBEXEC`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ELIBEXEC, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ELIBEXEC) console.log(error.code);
+ * ```
+ */
 export const ELIBEXEC: number = E.ELIBEXEC;
-/** errno `EILSEQ`. */
+/**
+ * errno `EILSEQ`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EILSEQ, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EILSEQ) console.log(error.code);
+ * ```
+ */
 export const EILSEQ: number = E.EILSEQ;
-/** errno `ERESTART`. */
+/**
+ * errno `ERESTART`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ERESTART, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ERESTART) console.log(error.code);
+ * ```
+ */
 export const ERESTART: number = E.ERESTART;
-/** errno `ESTRPIPE`. */
+/**
+ * errno `ESTRPIPE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ESTRPIPE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ESTRPIPE) console.log(error.code);
+ * ```
+ */
 export const ESTRPIPE: number = E.ESTRPIPE;
-/** errno `EUSERS`. */
+/**
+ * errno `EUSERS`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EUSERS, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EUSERS) console.log(error.code);
+ * ```
+ */
 export const EUSERS: number = E.EUSERS;
-/** errno `ENOTSOCK`. */
+/**
+ * errno `ENOTSOCK`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOTSOCK, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOTSOCK) console.log(error.code);
+ * ```
+ */
 export const ENOTSOCK: number = E.ENOTSOCK;
-/** errno `EDESTADDRREQ`. */
+/**
+ * errno `EDESTADDRREQ`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EDESTADDRREQ, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EDESTADDRREQ) console.log(error.code);
+ * ```
+ */
 export const EDESTADDRREQ: number = E.EDESTADDRREQ;
-/** errno `EMSGSIZE`. */
+/**
+ * errno `EMSGSIZE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EMSGSIZE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EMSGSIZE) console.log(error.code);
+ * ```
+ */
 export const EMSGSIZE: number = E.EMSGSIZE;
-/** errno `EPROTOTYPE`. */
+/**
+ * errno `EPROTOTYPE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EPROTOTYPE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EPROTOTYPE) console.log(error.code);
+ * ```
+ */
 export const EPROTOTYPE: number = E.EPROTOTYPE;
-/** errno `ENOPROTOOPT`. */
+/**
+ * errno `ENOPROTOOPT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOPROTOOPT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOPROTOOPT) console.log(error.code);
+ * ```
+ */
 export const ENOPROTOOPT: number = E.ENOPROTOOPT;
-/** errno `EPROTONOSUPPORT`. */
+/**
+ * errno `EPROTONOSUPPORT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EPROTONOSUPPORT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EPROTONOSUPPORT) console.log(error.code);
+ * ```
+ */
 export const EPROTONOSUPPORT: number = E.EPROTONOSUPPORT;
-/** errno `ESOCKTNOSUPPORT`. */
+/**
+ * errno `ESOCKTNOSUPPORT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ESOCKTNOSUPPORT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ESOCKTNOSUPPORT) console.log(error.code);
+ * ```
+ */
 export const ESOCKTNOSUPPORT: number = E.ESOCKTNOSUPPORT;
-/** errno `EOPNOTSUPP`. */
+/**
+ * errno `EOPNOTSUPP`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EOPNOTSUPP, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EOPNOTSUPP) console.log(error.code);
+ * ```
+ */
 export const EOPNOTSUPP: number = E.EOPNOTSUPP;
-/** errno `EPFNOSUPPORT`. */
+/**
+ * errno `EPFNOSUPPORT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EPFNOSUPPORT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EPFNOSUPPORT) console.log(error.code);
+ * ```
+ */
 export const EPFNOSUPPORT: number = E.EPFNOSUPPORT;
-/** errno `EAFNOSUPPORT`. */
+/**
+ * errno `EAFNOSUPPORT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EAFNOSUPPORT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EAFNOSUPPORT) console.log(error.code);
+ * ```
+ */
 export const EAFNOSUPPORT: number = E.EAFNOSUPPORT;
-/** errno `EADDRINUSE`. */
+/**
+ * errno `EADDRINUSE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EADDRINUSE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EADDRINUSE) console.log(error.code);
+ * ```
+ */
 export const EADDRINUSE: number = E.EADDRINUSE;
-/** errno `EADDRNOTAVAIL`. */
+/**
+ * errno `EADDRNOTAVAIL`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EADDRNOTAVAIL, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EADDRNOTAVAIL) console.log(error.code);
+ * ```
+ */
 export const EADDRNOTAVAIL: number = E.EADDRNOTAVAIL;
-/** errno `ENETDOWN`. */
+/**
+ * errno `ENETDOWN`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENETDOWN, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENETDOWN) console.log(error.code);
+ * ```
+ */
 export const ENETDOWN: number = E.ENETDOWN;
-/** errno `ENETUNREACH`. */
+/**
+ * errno `ENETUNREACH`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENETUNREACH, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENETUNREACH) console.log(error.code);
+ * ```
+ */
 export const ENETUNREACH: number = E.ENETUNREACH;
-/** errno `ENETRESET`. */
+/**
+ * errno `ENETRESET`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENETRESET, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENETRESET) console.log(error.code);
+ * ```
+ */
 export const ENETRESET: number = E.ENETRESET;
-/** errno `ECONNABORTED`. */
+/**
+ * errno `ECONNABORTED`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ECONNABORTED, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ECONNABORTED) console.log(error.code);
+ * ```
+ */
 export const ECONNABORTED: number = E.ECONNABORTED;
-/** errno `ECONNRESET`. */
+/**
+ * errno `ECONNRESET`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ECONNRESET, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ECONNRESET) console.log(error.code);
+ * ```
+ */
 export const ECONNRESET: number = E.ECONNRESET;
-/** errno `ENOBUFS`. */
+/**
+ * errno `ENOBUFS`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOBUFS, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOBUFS) console.log(error.code);
+ * ```
+ */
 export const ENOBUFS: number = E.ENOBUFS;
-/** errno `EISCONN`. */
+/**
+ * errno `EISCONN`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EISCONN, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EISCONN) console.log(error.code);
+ * ```
+ */
 export const EISCONN: number = E.EISCONN;
-/** errno `ENOTCONN`. */
+/**
+ * errno `ENOTCONN`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOTCONN, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOTCONN) console.log(error.code);
+ * ```
+ */
 export const ENOTCONN: number = E.ENOTCONN;
-/** errno `ESHUTDOWN`. */
+/**
+ * errno `ESHUTDOWN`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ESHUTDOWN, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ESHUTDOWN) console.log(error.code);
+ * ```
+ */
 export const ESHUTDOWN: number = E.ESHUTDOWN;
-/** errno `ETOOMANYREFS`. */
+/**
+ * errno `ETOOMANYREFS`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ETOOMANYREFS, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ETOOMANYREFS) console.log(error.code);
+ * ```
+ */
 export const ETOOMANYREFS: number = E.ETOOMANYREFS;
-/** errno `ETIMEDOUT`. */
+/**
+ * errno `ETIMEDOUT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ETIMEDOUT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ETIMEDOUT) console.log(error.code);
+ * ```
+ */
 export const ETIMEDOUT: number = E.ETIMEDOUT;
-/** errno `ECONNREFUSED`. */
+/**
+ * errno `ECONNREFUSED`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ECONNREFUSED, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ECONNREFUSED) console.log(error.code);
+ * ```
+ */
 export const ECONNREFUSED: number = E.ECONNREFUSED;
-/** errno `EHOSTDOWN`. */
+/**
+ * errno `EHOSTDOWN`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EHOSTDOWN, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EHOSTDOWN) console.log(error.code);
+ * ```
+ */
 export const EHOSTDOWN: number = E.EHOSTDOWN;
-/** errno `EHOSTUNREACH`. */
+/**
+ * errno `EHOSTUNREACH`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EHOSTUNREACH, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EHOSTUNREACH) console.log(error.code);
+ * ```
+ */
 export const EHOSTUNREACH: number = E.EHOSTUNREACH;
-/** errno `EALREADY`. */
+/**
+ * errno `EALREADY`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EALREADY, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EALREADY) console.log(error.code);
+ * ```
+ */
 export const EALREADY: number = E.EALREADY;
-/** errno `EINPROGRESS`. */
+/**
+ * errno `EINPROGRESS`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EINPROGRESS, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EINPROGRESS) console.log(error.code);
+ * ```
+ */
 export const EINPROGRESS: number = E.EINPROGRESS;
-/** errno `ESTALE`. */
+/**
+ * errno `ESTALE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ESTALE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ESTALE) console.log(error.code);
+ * ```
+ */
 export const ESTALE: number = E.ESTALE;
-/** errno `EUCLEAN`. */
+/**
+ * errno `EUCLEAN`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EUCLEAN, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EUCLEAN) console.log(error.code);
+ * ```
+ */
 export const EUCLEAN: number = E.EUCLEAN;
-/** errno `ENOTNAM`. */
+/**
+ * errno `ENOTNAM`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOTNAM, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOTNAM) console.log(error.code);
+ * ```
+ */
 export const ENOTNAM: number = E.ENOTNAM;
-/** errno `ENAVAIL`. */
+/**
+ * errno `ENAVAIL`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENAVAIL, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENAVAIL) console.log(error.code);
+ * ```
+ */
 export const ENAVAIL: number = E.ENAVAIL;
-/** errno `EISNAM`. */
+/**
+ * errno `EISNAM`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EISNAM, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EISNAM) console.log(error.code);
+ * ```
+ */
 export const EISNAM: number = E.EISNAM;
-/** errno `EREMOTEIO`. */
+/**
+ * errno `EREMOTEIO`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EREMOTEIO, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EREMOTEIO) console.log(error.code);
+ * ```
+ */
 export const EREMOTEIO: number = E.EREMOTEIO;
-/** errno `EDQUOT`. */
+/**
+ * errno `EDQUOT`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EDQUOT, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EDQUOT) console.log(error.code);
+ * ```
+ */
 export const EDQUOT: number = E.EDQUOT;
-/** errno `ENOMEDIUM`. */
+/**
+ * errno `ENOMEDIUM`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOMEDIUM, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOMEDIUM) console.log(error.code);
+ * ```
+ */
 export const ENOMEDIUM: number = E.ENOMEDIUM;
-/** errno `EMEDIUMTYPE`. */
+/**
+ * errno `EMEDIUMTYPE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EMEDIUMTYPE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EMEDIUMTYPE) console.log(error.code);
+ * ```
+ */
 export const EMEDIUMTYPE: number = E.EMEDIUMTYPE;
-/** errno `ECANCELED`. */
+/**
+ * errno `ECANCELED`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ECANCELED, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ECANCELED) console.log(error.code);
+ * ```
+ */
 export const ECANCELED: number = E.ECANCELED;
-/** errno `ENOKEY`. */
+/**
+ * errno `ENOKEY`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOKEY, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOKEY) console.log(error.code);
+ * ```
+ */
 export const ENOKEY: number = E.ENOKEY;
-/** errno `EKEYEXPIRED`. */
+/**
+ * errno `EKEYEXPIRED`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EKEYEXPIRED, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EKEYEXPIRED) console.log(error.code);
+ * ```
+ */
 export const EKEYEXPIRED: number = E.EKEYEXPIRED;
-/** errno `EKEYREVOKED`. */
+/**
+ * errno `EKEYREVOKED`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EKEYREVOKED, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EKEYREVOKED) console.log(error.code);
+ * ```
+ */
 export const EKEYREVOKED: number = E.EKEYREVOKED;
-/** errno `EKEYREJECTED`. */
+/**
+ * errno `EKEYREJECTED`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EKEYREJECTED, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EKEYREJECTED) console.log(error.code);
+ * ```
+ */
 export const EKEYREJECTED: number = E.EKEYREJECTED;
-/** errno `EOWNERDEAD`. */
+/**
+ * errno `EOWNERDEAD`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EOWNERDEAD, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EOWNERDEAD) console.log(error.code);
+ * ```
+ */
 export const EOWNERDEAD: number = E.EOWNERDEAD;
-/** errno `ENOTRECOVERABLE`. */
+/**
+ * errno `ENOTRECOVERABLE`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ENOTRECOVERABLE, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ENOTRECOVERABLE) console.log(error.code);
+ * ```
+ */
 export const ENOTRECOVERABLE: number = E.ENOTRECOVERABLE;
-/** errno `ERFKILL`. */
+/**
+ * errno `ERFKILL`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ERFKILL, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === ERFKILL) console.log(error.code);
+ * ```
+ */
 export const ERFKILL: number = E.ERFKILL;
-/** errno `EHWPOISON`. */
+/**
+ * errno `EHWPOISON`.
+ *
+ * @example
+ * ```ts ignore
+ * import { EHWPOISON, SocketError } from "./mod.ts";
+ * declare const error: unknown;
+ * if (error instanceof SocketError && error.errno === EHWPOISON) console.log(error.code);
+ * ```
+ */
 export const EHWPOISON: number = E.EHWPOISON;
