@@ -72,7 +72,16 @@ export function plainView(value: unknown, name: string): Uint8Array {
   );
 }
 
-/** Largest count Linux moves in one read/write (`MAX_RW_COUNT`), so an `i32` result is lossless. */
+/**
+ * Largest count Linux moves in one read/write (`MAX_RW_COUNT`), so an `i32` result is lossless.
+ *
+ * @example
+ * ```ts
+ * import { MAX_IO_COUNT } from "./checks.ts";
+ * const data = new Uint8Array(1 << 20);
+ * const count = Math.min(data.byteLength, MAX_IO_COUNT); // what one write() may move
+ * ```
+ */
 export const MAX_IO_COUNT = 0x7ffff000;
 
 /**

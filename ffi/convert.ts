@@ -611,7 +611,18 @@ function libcInetNtop(af: number, src: Uint8Array): string {
   return String.fromCharCode.apply(null, ntopOut.subarray(0, n) as unknown as number[]);
 }
 
-/** The shape of {@linkcode libcConvert}: the conversion functions of this module. */
+/**
+ * The shape of {@linkcode libcConvert}: the conversion functions of this module.
+ *
+ * @example
+ * ```ts
+ * import * as pure from "./convert.ts";
+ * import type { ConvertFunctions } from "./convert.ts";
+ * import { AF_INET } from "./constants.ts";
+ * const impl: ConvertFunctions = pure; // or libcConvert, glibc's versions
+ * impl.inet_ntop(AF_INET, new Uint8Array([10, 0, 0, 1])); // "10.0.0.1"
+ * ```
+ */
 export interface ConvertFunctions {
   /** See {@linkcode htons}. */
   htons(hostshort: number): number;

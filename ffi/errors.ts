@@ -139,7 +139,18 @@ export function lastError(syscall: string, detail?: string): SocketError {
   return new SocketError(errno(), syscall, detail);
 }
 
-/** The fields every socket error carries, whatever its class. */
+/**
+ * The fields every socket error carries, whatever its class.
+ *
+ * @example
+ * ```ts
+ * import { brandSocketError, type SocketErrorFields } from "./errors.ts";
+ * function describe(e: SocketErrorFields): string {
+ *   return `${e.syscall}: ${e.code} (${e.errno})`;
+ * }
+ * describe(brandSocketError(Deno.errors.ConnectionReset, 104, "recv")); // "recv: ECONNRESET (104)"
+ * ```
+ */
 export interface SocketErrorFields {
   /** The errno value. */
   readonly errno: number;

@@ -27,6 +27,14 @@
  * `getaddrinfo`) also have a `nonblocking` twin that runs on a helper thread;
  * errno cannot be read after those (it belongs to the helper thread), so only
  * calls whose failure the caller can interpret without errno get a twin.
+ *
+ * @example
+ * ```ts ignore
+ * import { LINUX_SYMBOLS, libraryPath } from "./libc.ts";
+ * const lib = Deno.dlopen(libraryPath(), { getpid: LINUX_SYMBOLS.getpid }); // needs --allow-ffi
+ * console.log(lib.symbols.getpid());
+ * lib.close();
+ * ```
  */
 export const LINUX_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
@@ -128,7 +136,16 @@ export const LINUX_SYMBOLS = {
   strnlen: { parameters: ["buffer", "u32"], result: "u32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** The type of the opened libc binding. */
+/**
+ * The type of the opened libc binding.
+ *
+ * @example
+ * ```ts ignore
+ * import { errno, type Libc, libc } from "./libc.ts";
+ * const c: Libc = libc(); // needs --allow-ffi
+ * if (c.close(-1) === -1) console.log(errno()); // 9 (EBADF)
+ * ```
+ */
 export type Libc = Deno.DynamicLibrary<typeof LINUX_SYMBOLS>["symbols"];
 
 let library: Deno.DynamicLibrary<typeof LINUX_SYMBOLS> | undefined;

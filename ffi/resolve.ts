@@ -10,7 +10,18 @@ import { EAI_SYSTEM } from "./constants.ts";
 import { cString, libc } from "./libc.ts";
 import { ADDRINFO } from "./structs.ts";
 
-/** One entry of a `getaddrinfo` result. */
+/**
+ * One entry of a `getaddrinfo` result.
+ *
+ * @example
+ * ```ts ignore
+ * import { type AddrInfo, getaddrinfo } from "./resolve.ts";
+ * import { AF_INET } from "./constants.ts";
+ * import { sockaddr_in } from "./structs.ts";
+ * const [info]: AddrInfo[] = await getaddrinfo("127.0.0.1", "80", { family: AF_INET });
+ * sockaddr_in.decode(info.address).sin_port; // 80
+ * ```
+ */
 export interface AddrInfo {
   /** `AF_INET` or `AF_INET6` (or another family the resolver returned). */
   family: number;
@@ -24,7 +35,17 @@ export interface AddrInfo {
   canonname?: string;
 }
 
-/** Hints for {@linkcode getaddrinfo}; every field defaults to 0 (any). */
+/**
+ * Hints for {@linkcode getaddrinfo}; every field defaults to 0 (any).
+ *
+ * @example
+ * ```ts ignore
+ * import { type AddrInfoHints, getaddrinfo } from "./resolve.ts";
+ * import { AF_UNSPEC, AI_PASSIVE, SOCK_STREAM } from "./constants.ts";
+ * const hints: AddrInfoHints = { flags: AI_PASSIVE, family: AF_UNSPEC, socktype: SOCK_STREAM };
+ * const wildcards = await getaddrinfo(null, "8080", hints); // addresses to bind
+ * ```
+ */
 export interface AddrInfoHints {
   /** `AI_PASSIVE`, `AI_NUMERICHOST`, `AI_ADDRCONFIG`, ... */
   flags?: number;

@@ -17,7 +17,15 @@ import { byteLengthOf } from "./checks.ts";
 /** The built-in subarray, captured: a caller's view may redefine its own. */
 const subarray = Uint8Array.prototype.subarray;
 
-/** The type of one struct field as C stores it. */
+/**
+ * The type of one struct field as C stores it.
+ *
+ * @example
+ * ```ts
+ * import { type FieldType, sockaddr_in } from "./structs.ts";
+ * const type: FieldType = sockaddr_in.field("sin_port").type; // "u16"
+ * ```
+ */
 export type FieldType =
   | "u8"
   | "u16"
@@ -28,7 +36,16 @@ export type FieldType =
   | "i64"
   | "bytes";
 
-/** One field of a {@linkcode StructLayout}. */
+/**
+ * One field of a {@linkcode StructLayout}.
+ *
+ * @example
+ * ```ts
+ * import { sockaddr_in } from "./structs.ts";
+ * const port = sockaddr_in.field("sin_port");
+ * console.log(port.offset, port.size, port.order); // 2 2 "network"
+ * ```
+ */
 export interface Field {
   /** The C field name, e.g. `"sin_port"`. */
   readonly name: string;
@@ -42,7 +59,17 @@ export interface Field {
   readonly order: "host" | "network";
 }
 
-/** The JavaScript value type of a field type. */
+/**
+ * The JavaScript value type of a field type.
+ *
+ * @example
+ * ```ts
+ * import type { FieldValue } from "./structs.ts";
+ * const data: FieldValue<"u64"> = 42n;
+ * const path: FieldValue<"bytes"> = new Uint8Array(108);
+ * const port: FieldValue<"u16"> = 8080;
+ * ```
+ */
 export type FieldValue<T extends FieldType> = T extends "u64" | "i64" ? bigint
   : T extends "bytes" ? Uint8Array
   : number;
@@ -276,27 +303,77 @@ function readField(
   }
 }
 
-/** Fields of `struct in_addr`. */
+/**
+ * Fields of `struct in_addr`.
+ *
+ * @example
+ * ```ts
+ * import { type InAddr, in_addr } from "./structs.ts";
+ * import { INADDR_LOOPBACK } from "./constants.ts";
+ * const addr: InAddr = { s_addr: INADDR_LOOPBACK };
+ * in_addr.encode(addr); // Uint8Array [127, 0, 0, 1]
+ * ```
+ */
 export interface InAddr extends Record<string, number | bigint | Uint8Array> {
   /** The address as a host-order number (stored big-endian). */
   s_addr: number;
 }
-/** `struct in_addr` (4 bytes). */
+/**
+ * `struct in_addr` (4 bytes).
+ *
+ * @example
+ * ```ts
+ * import { in_addr } from "./structs.ts";
+ * const bytes = new Uint8Array([192, 168, 1, 10]);
+ * in_addr.decode(bytes).s_addr.toString(16); // "c0a8010a"
+ * ```
+ */
 export const in_addr: StructLayout<InAddr> = new StructLayout("struct in_addr", 4, [
   ["s_addr", 0, 4, "u32", "network"],
 ]);
 
-/** Fields of `struct in6_addr`. */
+/**
+ * Fields of `struct in6_addr`.
+ *
+ * @example
+ * ```ts
+ * import { type In6Addr, in6_addr } from "./structs.ts";
+ * import { AF_INET6 } from "./constants.ts";
+ * import { inet_pton } from "./convert.ts";
+ * const addr: In6Addr = { s6_addr: inet_pton(AF_INET6, "::1")! };
+ * in6_addr.encode(addr).length; // 16
+ * ```
+ */
 export interface In6Addr extends Record<string, number | bigint | Uint8Array> {
   /** The 16 address bytes, in network order. */
   s6_addr: Uint8Array;
 }
-/** `struct in6_addr` (16 bytes). */
+/**
+ * `struct in6_addr` (16 bytes).
+ *
+ * @example
+ * ```ts
+ * import { in6_addr } from "./structs.ts";
+ * const loopback = new Uint8Array(16);
+ * loopback[15] = 1; // ::1
+ * in6_addr.decode(in6_addr.encode({ s6_addr: loopback })).s6_addr[15]; // 1
+ * ```
+ */
 export const in6_addr: StructLayout<In6Addr> = new StructLayout("struct in6_addr", 16, [
   ["s6_addr", 0, 16, "bytes"],
 ]);
 
-/** Fields of `struct sockaddr_in`. */
+/**
+ * Fields of `struct sockaddr_in`.
+ *
+ * @example
+ * ```ts
+ * import { type SockaddrIn, sockaddr_in } from "./structs.ts";
+ * import { AF_INET, INADDR_ANY } from "./constants.ts";
+ * const addr: Partial<SockaddrIn> = { sin_family: AF_INET, sin_port: 8080, sin_addr: INADDR_ANY };
+ * const bytes = sockaddr_in.encode(addr); // ready for bind(fd, bytes, 16)
+ * ```
+ */
 export interface SockaddrIn extends Record<string, number | bigint | Uint8Array> {
   /** `AF_INET`. */
   sin_family: number;
@@ -307,7 +384,17 @@ export interface SockaddrIn extends Record<string, number | bigint | Uint8Array>
   /** Padding, always zero when encoded. */
   sin_zero: Uint8Array;
 }
-/** `struct sockaddr_in` (16 bytes): family, port, address, zero padding. */
+/**
+ * `struct sockaddr_in` (16 bytes): family, port, address, zero padding.
+ *
+ * @example
+ * ```ts
+ * import { sockaddr_in } from "./structs.ts";
+ * import { AF_INET, INADDR_LOOPBACK } from "./constants.ts";
+ * const bytes = sockaddr_in.encode({ sin_family: AF_INET, sin_port: 80, sin_addr: INADDR_LOOPBACK });
+ * bytes.subarray(2, 4); // Uint8Array [0, 80]: the port, big-endian
+ * ```
+ */
 export const sockaddr_in: StructLayout<SockaddrIn> = new StructLayout(
   "struct sockaddr_in",
   16,
@@ -319,7 +406,17 @@ export const sockaddr_in: StructLayout<SockaddrIn> = new StructLayout(
   ],
 );
 
-/** Fields of `struct sockaddr_in6`. */
+/**
+ * Fields of `struct sockaddr_in6`.
+ *
+ * @example
+ * ```ts
+ * import { type SockaddrIn6, sockaddr_in6 } from "./structs.ts";
+ * import { AF_INET6 } from "./constants.ts";
+ * const any: Partial<SockaddrIn6> = { sin6_family: AF_INET6, sin6_port: 443 }; // [::]:443
+ * sockaddr_in6.encode(any).length; // 28
+ * ```
+ */
 export interface SockaddrIn6 extends Record<string, number | bigint | Uint8Array> {
   /** `AF_INET6`. */
   sin6_family: number;
@@ -332,7 +429,19 @@ export interface SockaddrIn6 extends Record<string, number | bigint | Uint8Array
   /** Interface index for link-local addresses. */
   sin6_scope_id: number;
 }
-/** `struct sockaddr_in6` (28 bytes). */
+/**
+ * `struct sockaddr_in6` (28 bytes).
+ *
+ * @example
+ * ```ts
+ * import { sockaddr_in6 } from "./structs.ts";
+ * import { AF_INET6 } from "./constants.ts";
+ * import { inet_pton } from "./convert.ts";
+ * const sin6_addr = inet_pton(AF_INET6, "::1")!;
+ * const bytes = sockaddr_in6.encode({ sin6_family: AF_INET6, sin6_port: 8080, sin6_addr });
+ * sockaddr_in6.decode(bytes).sin6_port; // 8080
+ * ```
+ */
 export const sockaddr_in6: StructLayout<SockaddrIn6> = new StructLayout(
   "struct sockaddr_in6",
   28,
@@ -345,17 +454,48 @@ export const sockaddr_in6: StructLayout<SockaddrIn6> = new StructLayout(
   ],
 );
 
-/** Size of `sun_path` in `struct sockaddr_un`. */
+/**
+ * Size of `sun_path` in `struct sockaddr_un`.
+ *
+ * @example
+ * ```ts
+ * import { SUN_PATH_SIZE } from "./structs.ts";
+ * const path = new TextEncoder().encode("/tmp/app.sock");
+ * if (path.length >= SUN_PATH_SIZE) throw new RangeError("socket path too long");
+ * ```
+ */
 export const SUN_PATH_SIZE = 108;
 
-/** Fields of `struct sockaddr_un`. */
+/**
+ * Fields of `struct sockaddr_un`.
+ *
+ * @example
+ * ```ts
+ * import { type SockaddrUn, sockaddr_un } from "./structs.ts";
+ * import { AF_UNIX } from "./constants.ts";
+ * const sun_path = new TextEncoder().encode("/tmp/app.sock");
+ * const addr: SockaddrUn = { sun_family: AF_UNIX, sun_path };
+ * sockaddr_un.encode(addr).length; // 110, the path NUL-padded
+ * ```
+ */
 export interface SockaddrUn extends Record<string, number | bigint | Uint8Array> {
   /** `AF_UNIX`. */
   sun_family: number;
   /** The path bytes (a leading zero byte makes a Linux abstract name). */
   sun_path: Uint8Array;
 }
-/** `struct sockaddr_un` (110 bytes). */
+/**
+ * `struct sockaddr_un` (110 bytes).
+ *
+ * @example
+ * ```ts
+ * import { sockaddr_un } from "./structs.ts";
+ * import { AF_UNIX } from "./constants.ts";
+ * const sun_path = new TextEncoder().encode("\0my-service"); // a Linux abstract name
+ * const bytes = sockaddr_un.encode({ sun_family: AF_UNIX, sun_path });
+ * const addrlen = 2 + sun_path.length; // pass this to bind/connect, not 110
+ * ```
+ */
 export const sockaddr_un: StructLayout<SockaddrUn> = new StructLayout(
   "struct sockaddr_un",
   110,
@@ -365,26 +505,67 @@ export const sockaddr_un: StructLayout<SockaddrUn> = new StructLayout(
   ],
 );
 
-/** Fields common to every `struct sockaddr`. */
+/**
+ * Fields common to every `struct sockaddr`.
+ *
+ * @example
+ * ```ts
+ * import { type SockaddrStorage, sockaddr_storage } from "./structs.ts";
+ * import { AF_INET6 } from "./constants.ts";
+ * const fields: SockaddrStorage = { ss_family: AF_INET6 };
+ * sockaddr_storage.encode(fields).length; // 128
+ * ```
+ */
 export interface SockaddrStorage extends Record<string, number | bigint | Uint8Array> {
   /** The address family. */
   ss_family: number;
 }
-/** `struct sockaddr_storage` (128 bytes): large enough for any address. */
+/**
+ * `struct sockaddr_storage` (128 bytes): large enough for any address.
+ *
+ * @example
+ * ```ts
+ * import { sockaddr_in, sockaddr_storage } from "./structs.ts";
+ * import { AF_INET } from "./constants.ts";
+ * const buf = new Uint8Array(sockaddr_storage.size); // room for any address, as accept() wants
+ * sockaddr_in.encode({ sin_family: AF_INET, sin_port: 53 }, buf);
+ * sockaddr_storage.decode(buf).ss_family === AF_INET; // true
+ * ```
+ */
 export const sockaddr_storage: StructLayout<SockaddrStorage> = new StructLayout(
   "struct sockaddr_storage",
   128,
   [["ss_family", 0, 2, "u16"]],
 );
 
-/** Fields of `struct epoll_event`. */
+/**
+ * Fields of `struct epoll_event`.
+ *
+ * @example
+ * ```ts
+ * import { type EpollEvent, epoll_event } from "./structs.ts";
+ * import { EPOLLIN } from "./constants.ts";
+ * const event: EpollEvent = { events: EPOLLIN, data: 5n }; // data: the fd
+ * const bytes = epoll_event.encode(event); // for epoll_ctl(EPOLL_CTL_ADD)
+ * ```
+ */
 export interface EpollEvent extends Record<string, number | bigint | Uint8Array> {
   /** `EPOLLIN | EPOLLOUT | ...`. */
   events: number;
   /** User data (the module stores the fd). */
   data: bigint;
 }
-/** `struct epoll_event` (12 bytes: packed on x86_64, `data` at offset 4). */
+/**
+ * `struct epoll_event` (12 bytes: packed on x86_64, `data` at offset 4).
+ *
+ * @example
+ * ```ts
+ * import { epoll_event } from "./structs.ts";
+ * import { EPOLLIN, EPOLLOUT } from "./constants.ts";
+ * const bytes = epoll_event.encode({ events: EPOLLIN | EPOLLOUT, data: 7n });
+ * epoll_event.decode(bytes).data; // 7n
+ * ```
+ */
 export const epoll_event: StructLayout<EpollEvent> = new StructLayout(
   "struct epoll_event",
   12,
@@ -394,46 +575,111 @@ export const epoll_event: StructLayout<EpollEvent> = new StructLayout(
   ],
 );
 
-/** Fields of `struct timeval`. */
+/**
+ * Fields of `struct timeval`.
+ *
+ * @example
+ * ```ts
+ * import { type Timeval, timeval } from "./structs.ts";
+ * const timeout: Timeval = { tv_sec: 1n, tv_usec: 500_000n }; // 1.5 s
+ * const bytes = timeval.encode(timeout); // for SO_RCVTIMEO
+ * ```
+ */
 export interface Timeval extends Record<string, number | bigint | Uint8Array> {
   /** Seconds. */
   tv_sec: bigint;
   /** Microseconds. */
   tv_usec: bigint;
 }
-/** `struct timeval` (16 bytes). */
+/**
+ * `struct timeval` (16 bytes).
+ *
+ * @example
+ * ```ts
+ * import { timeval } from "./structs.ts";
+ * const bytes = timeval.encode({ tv_sec: 2n, tv_usec: 0n });
+ * timeval.decode(bytes).tv_sec; // 2n
+ * ```
+ */
 export const timeval: StructLayout<Timeval> = new StructLayout("struct timeval", 16, [
   ["tv_sec", 0, 8, "i64"],
   ["tv_usec", 8, 8, "i64"],
 ]);
 
-/** Fields of `struct linger`. */
+/**
+ * Fields of `struct linger`.
+ *
+ * @example
+ * ```ts
+ * import { type Linger, linger } from "./structs.ts";
+ * const value: Linger = { l_onoff: 1, l_linger: 5 }; // close() waits up to 5 s
+ * const bytes = linger.encode(value); // for setsockopt(fd, SOL_SOCKET, SO_LINGER, ...)
+ * ```
+ */
 export interface Linger extends Record<string, number | bigint | Uint8Array> {
   /** Non-zero to linger on close. */
   l_onoff: number;
   /** Seconds to linger. */
   l_linger: number;
 }
-/** `struct linger` (8 bytes). */
+/**
+ * `struct linger` (8 bytes).
+ *
+ * @example
+ * ```ts
+ * import { linger } from "./structs.ts";
+ * linger.decode(linger.encode({ l_onoff: 1, l_linger: 10 })).l_linger; // 10
+ * ```
+ */
 export const linger: StructLayout<Linger> = new StructLayout("struct linger", 8, [
   ["l_onoff", 0, 4, "i32"],
   ["l_linger", 4, 4, "i32"],
 ]);
 
-/** Fields of `struct ip_mreq`. */
+/**
+ * Fields of `struct ip_mreq`.
+ *
+ * @example
+ * ```ts
+ * import { type IpMreq, ip_mreq } from "./structs.ts";
+ * import { INADDR_ANY } from "./constants.ts";
+ * const join: IpMreq = { imr_multiaddr: 0xef010203, imr_interface: INADDR_ANY }; // 239.1.2.3
+ * const bytes = ip_mreq.encode(join); // for IP_ADD_MEMBERSHIP
+ * ```
+ */
 export interface IpMreq extends Record<string, number | bigint | Uint8Array> {
   /** Multicast group, host-order number (stored big-endian). */
   imr_multiaddr: number;
   /** Local interface address, host-order number (stored big-endian). */
   imr_interface: number;
 }
-/** `struct ip_mreq` (8 bytes). */
+/**
+ * `struct ip_mreq` (8 bytes).
+ *
+ * @example
+ * ```ts
+ * import { ip_mreq } from "./structs.ts";
+ * import { INADDR_ANY } from "./constants.ts";
+ * const bytes = ip_mreq.encode({ imr_multiaddr: 0xef010203, imr_interface: INADDR_ANY });
+ * bytes.subarray(0, 4); // Uint8Array [239, 1, 2, 3]
+ * ```
+ */
 export const ip_mreq: StructLayout<IpMreq> = new StructLayout("struct ip_mreq", 8, [
   ["imr_multiaddr", 0, 4, "u32", "network"],
   ["imr_interface", 4, 4, "u32", "network"],
 ]);
 
-/** Fields of `struct ip_mreqn`. */
+/**
+ * Fields of `struct ip_mreqn`.
+ *
+ * @example
+ * ```ts
+ * import { type IpMreqn, ip_mreqn } from "./structs.ts";
+ * import { INADDR_ANY } from "./constants.ts";
+ * const join: IpMreqn = { imr_multiaddr: 0xe00000fb, imr_address: INADDR_ANY, imr_ifindex: 0 };
+ * ip_mreqn.encode(join).length; // 12
+ * ```
+ */
 export interface IpMreqn extends Record<string, number | bigint | Uint8Array> {
   /** Multicast group (stored big-endian). */
   imr_multiaddr: number;
@@ -442,21 +688,53 @@ export interface IpMreqn extends Record<string, number | bigint | Uint8Array> {
   /** Interface index, 0 for any. */
   imr_ifindex: number;
 }
-/** `struct ip_mreqn` (12 bytes). */
+/**
+ * `struct ip_mreqn` (12 bytes).
+ *
+ * @example
+ * ```ts
+ * import { ip_mreqn } from "./structs.ts";
+ * // 224.0.0.251 (mDNS) on interface index 2; the missing imr_address becomes 0
+ * const bytes = ip_mreqn.encode({ imr_multiaddr: 0xe00000fb, imr_ifindex: 2 });
+ * ip_mreqn.decode(bytes).imr_address; // 0
+ * ```
+ */
 export const ip_mreqn: StructLayout<IpMreqn> = new StructLayout("struct ip_mreqn", 12, [
   ["imr_multiaddr", 0, 4, "u32", "network"],
   ["imr_address", 4, 4, "u32", "network"],
   ["imr_ifindex", 8, 4, "i32"],
 ]);
 
-/** Fields of `struct ipv6_mreq`. */
+/**
+ * Fields of `struct ipv6_mreq`.
+ *
+ * @example
+ * ```ts
+ * import { type Ipv6Mreq, ipv6_mreq } from "./structs.ts";
+ * import { AF_INET6 } from "./constants.ts";
+ * import { inet_pton } from "./convert.ts";
+ * const join: Ipv6Mreq = { ipv6mr_multiaddr: inet_pton(AF_INET6, "ff02::fb")!, ipv6mr_interface: 0 };
+ * const bytes = ipv6_mreq.encode(join); // for IPV6_JOIN_GROUP
+ * ```
+ */
 export interface Ipv6Mreq extends Record<string, number | bigint | Uint8Array> {
   /** The 16 bytes of the group address. */
   ipv6mr_multiaddr: Uint8Array;
   /** Interface index, 0 for any. */
   ipv6mr_interface: number;
 }
-/** `struct ipv6_mreq` (20 bytes). */
+/**
+ * `struct ipv6_mreq` (20 bytes).
+ *
+ * @example
+ * ```ts
+ * import { ipv6_mreq } from "./structs.ts";
+ * import { AF_INET6 } from "./constants.ts";
+ * import { inet_pton } from "./convert.ts";
+ * const ipv6mr_multiaddr = inet_pton(AF_INET6, "ff02::1")!;
+ * ipv6_mreq.encode({ ipv6mr_multiaddr, ipv6mr_interface: 1 }).length; // 20
+ * ```
+ */
 export const ipv6_mreq: StructLayout<Ipv6Mreq> = new StructLayout(
   "struct ipv6_mreq",
   20,
@@ -466,7 +744,17 @@ export const ipv6_mreq: StructLayout<Ipv6Mreq> = new StructLayout(
   ],
 );
 
-/** Fields of `struct pollfd`. */
+/**
+ * Fields of `struct pollfd`.
+ *
+ * @example
+ * ```ts
+ * import { type Pollfd, pollfd } from "./structs.ts";
+ * import { POLLIN } from "./constants.ts";
+ * const entry: Pollfd = { fd: 0, events: POLLIN, revents: 0 };
+ * const bytes = pollfd.encode(entry); // one element of poll()'s array
+ * ```
+ */
 export interface Pollfd extends Record<string, number | bigint | Uint8Array> {
   /** The descriptor. */
   fd: number;
@@ -475,14 +763,36 @@ export interface Pollfd extends Record<string, number | bigint | Uint8Array> {
   /** Returned events. */
   revents: number;
 }
-/** `struct pollfd` (8 bytes). */
+/**
+ * `struct pollfd` (8 bytes).
+ *
+ * @example
+ * ```ts
+ * import { pollfd } from "./structs.ts";
+ * import { POLLIN, POLLOUT } from "./constants.ts";
+ * const fds = new Uint8Array(2 * pollfd.size); // the array poll() takes
+ * pollfd.encode({ fd: 3, events: POLLIN }, fds.subarray(0, pollfd.size));
+ * pollfd.encode({ fd: 4, events: POLLOUT }, fds.subarray(pollfd.size));
+ * ```
+ */
 export const pollfd: StructLayout<Pollfd> = new StructLayout("struct pollfd", 8, [
   ["fd", 0, 4, "i32"],
   ["events", 4, 2, "i16"],
   ["revents", 6, 2, "i16"],
 ]);
 
-/** Byte offsets of `struct addrinfo` (48 bytes on 64-bit Linux). */
+/**
+ * Byte offsets of `struct addrinfo` (48 bytes on 64-bit Linux).
+ *
+ * @example
+ * ```ts
+ * import { ADDRINFO } from "./structs.ts";
+ * const entry = new Uint8Array(ADDRINFO.size); // e.g. copied from getaddrinfo's list
+ * const view = new DataView(entry.buffer);
+ * const family = view.getInt32(ADDRINFO.ai_family, true);
+ * const addrlen = view.getUint32(ADDRINFO.ai_addrlen, true);
+ * ```
+ */
 export const ADDRINFO: Readonly<
   Record<
     | "size"

@@ -18,7 +18,17 @@ import { setSocketOption } from "./options.ts";
 import { SerialQueue } from "./serial.ts";
 import { lib, SocketHandle } from "./socket.ts";
 
-/** Keep-alive settings for {@linkcode TcpConn.setKeepAlive}. */
+/**
+ * Keep-alive settings for {@linkcode TcpConn.setKeepAlive}.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect, type KeepAliveOptions } from "../mod.ts";
+ * const conn = await connect({ hostname: "127.0.0.1", port: 8080 });
+ * const keepAlive: KeepAliveOptions = { time: 60, interval: 10, retries: 5 };
+ * conn.setKeepAlive(keepAlive);
+ * ```
+ */
 export interface KeepAliveOptions {
   /** Seconds idle before the first probe (`TCP_KEEPIDLE`). */
   time?: number;
@@ -480,7 +490,30 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
   }
 }
 
-/** A TCP connection: `Deno.TcpConn` over libc. */
+/**
+ * A TCP connection: `Deno.TcpConn` over libc.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "../mod.ts";
+ * import type { TcpConn } from "./conn.ts";
+ * const conn: TcpConn = await connect({ hostname: "127.0.0.1", port: 8080 });
+ * conn.setNoDelay(true);
+ * await conn.write(new TextEncoder().encode("hello"));
+ * conn.close();
+ * ```
+ */
 export type TcpConn = Conn<Deno.NetAddr> & Deno.TcpConn;
-/** A Unix stream connection: `Deno.UnixConn` over libc. */
+/**
+ * A Unix stream connection: `Deno.UnixConn` over libc.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "../mod.ts";
+ * import type { UnixConn } from "./conn.ts";
+ * const conn: UnixConn = await connect({ transport: "unix", path: "/tmp/app.sock" });
+ * console.log(conn.remoteAddr.path); // "/tmp/app.sock"
+ * conn.close();
+ * ```
+ */
 export type UnixConn = Conn<Deno.UnixAddr> & Deno.UnixConn;

@@ -1173,7 +1173,17 @@ function localNetAddr(fd: number): Deno.NetAddr {
  * ```
  */
 export function listenDatagram(options: UdpListenOptions): DatagramConn<Deno.NetAddr>;
-/** Opens a Unix datagram socket (bound to `path`, or unbound); see the UDP overload above. */
+/**
+ * Opens a Unix datagram socket (bound to `path`, or unbound); see the UDP overload above.
+ *
+ * @example
+ * ```ts ignore
+ * import { listenDatagram } from "../mod.ts";
+ * const conn = listenDatagram({ transport: "unixgram", path: "/tmp/app.dgram" });
+ * const [data, from] = await conn.receive();
+ * conn.close();
+ * ```
+ */
 export function listenDatagram(options: UnixDatagramListenOptions): DatagramConn<Deno.UnixAddr>;
 export function listenDatagram(
   options: UdpListenOptions | UnixDatagramListenOptions,
@@ -1261,7 +1271,17 @@ function openUdp(options: UdpListenOptions, check: boolean): DatagramConn<Deno.N
  * ```
  */
 export function connectDatagram(options: UdpConnectOptions): Promise<DatagramConn<Deno.NetAddr>>;
-/** Connects a Unix datagram socket to the peer at `path`; see the UDP overload above. */
+/**
+ * Connects a Unix datagram socket to the peer at `path`; see the UDP overload above.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectDatagram } from "../mod.ts";
+ * const conn = await connectDatagram({ transport: "unixgram", path: "/run/app.sock" });
+ * await conn.send(new TextEncoder().encode("ping"));
+ * conn.close();
+ * ```
+ */
 export function connectDatagram(
   options: UnixDatagramConnectOptions,
 ): Promise<DatagramConn<Deno.UnixAddr>>;

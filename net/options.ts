@@ -12,10 +12,30 @@ import * as K from "../ffi/constants.ts";
 import { getsockopt, setsockopt } from "../ffi/syscalls.ts";
 import { inet_ntop, inet_pton } from "../ffi/convert.ts";
 
-/** `SO_LINGER`'s value: `null` for off, else seconds to linger. */
+/**
+ * `SO_LINGER`'s value: `null` for off, else seconds to linger.
+ *
+ * @example
+ * ```ts ignore
+ * import { type LingerValue, setSocketOption } from "./options.ts";
+ * declare const fd: number;
+ * const value: LingerValue = { enabled: true, seconds: 5 };
+ * setSocketOption(fd, "SO_LINGER", value);
+ * ```
+ */
 export type LingerValue = { enabled: boolean; seconds: number };
 
-/** The TypeScript value type of each typed option. */
+/**
+ * The TypeScript value type of each typed option.
+ *
+ * @example
+ * ```ts ignore
+ * import { getSocketOption, type SocketOptionTypes } from "./options.ts";
+ * declare const fd: number;
+ * const linger: SocketOptionTypes["SO_LINGER"] = getSocketOption(fd, "SO_LINGER");
+ * console.log(linger.enabled, linger.seconds);
+ * ```
+ */
 export interface SocketOptionTypes {
   /** Allow binding an address in TIME_WAIT. */
   SO_REUSEADDR: boolean;
@@ -101,13 +121,39 @@ export interface SocketOptionTypes {
   IPV6_TCLASS: number;
 }
 
-/** The name of a typed option. */
+/**
+ * The name of a typed option.
+ *
+ * @example
+ * ```ts
+ * import { SOCKET_OPTIONS, type SocketOptionName } from "./options.ts";
+ * const name: SocketOptionName = "TCP_NODELAY";
+ * SOCKET_OPTIONS[name].kind; // "bool"
+ * ```
+ */
 export type SocketOptionName = keyof SocketOptionTypes;
 
-/** The C representation of an option value. */
+/**
+ * The C representation of an option value.
+ *
+ * @example
+ * ```ts
+ * import { type Kind, SOCKET_OPTIONS } from "./options.ts";
+ * const kind: Kind = SOCKET_OPTIONS.SO_RCVTIMEO.kind; // "timeval"
+ * ```
+ */
 export type Kind = "bool" | "int" | "linger" | "timeval" | "string" | "byte" | "ipv4";
 
-/** How a typed option is stored: level, number, C type and range. */
+/**
+ * How a typed option is stored: level, number, C type and range.
+ *
+ * @example
+ * ```ts
+ * import { type OptionSpec, SOCKET_OPTIONS } from "./options.ts";
+ * const spec: Readonly<OptionSpec> = SOCKET_OPTIONS.IP_TTL;
+ * console.log(spec.kind, spec.min, spec.max); // "int" 1 255
+ * ```
+ */
 export interface OptionSpec {
   /** The level (`SOL_SOCKET`, `IPPROTO_TCP`, ...). */
   level: number;
@@ -125,7 +171,16 @@ export interface OptionSpec {
 
 const INT_MAX = 0x7fffffff;
 
-/** Level, number and C type of every typed option. */
+/**
+ * Level, number and C type of every typed option.
+ *
+ * @example
+ * ```ts
+ * import { SOCKET_OPTIONS } from "./options.ts";
+ * const readOnly = Object.entries(SOCKET_OPTIONS).filter(([, spec]) => spec.readOnly);
+ * console.log(readOnly.map(([name]) => name)); // ["SO_ERROR", "SO_TYPE", ...]
+ * ```
+ */
 export const SOCKET_OPTIONS: Readonly<Record<SocketOptionName, Readonly<OptionSpec>>> = Object
   .freeze({
     SO_REUSEADDR: { level: K.SOL_SOCKET, name: K.SO_REUSEADDR, kind: "bool" },

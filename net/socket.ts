@@ -51,6 +51,15 @@ export function openSocket(domain: number, type: number, protocol = 0): number {
 /**
  * Base of `Conn`, `Listener` and `DatagramConn`: the descriptor, its reactor
  * registration, close-once, ref/unref and socket options.
+ *
+ * @example
+ * ```ts ignore
+ * import { listen, SocketHandle } from "../mod.ts";
+ * const listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * listener instanceof SocketHandle; // true: Conn, Listener and DatagramConn share it
+ * listener.setOption("SO_RCVBUF", 1 << 20);
+ * listener.close();
+ * ```
  */
 export class SocketHandle {
   /** @internal The descriptor; -1 once closed. */

@@ -43,7 +43,17 @@ import { busyError, closedError, netError } from "./errors.ts";
 import { checkNet, checkUnixPath } from "./permissions.ts";
 import { lib, openSocket, SocketHandle } from "./socket.ts";
 
-/** Options of {@linkcode listen} for TCP. */
+/**
+ * Options of {@linkcode listen} for TCP.
+ *
+ * @example
+ * ```ts ignore
+ * import { listen, type TcpListenOptions } from "./stream.ts";
+ * const options: TcpListenOptions = { hostname: "::", port: 8080, reusePort: true };
+ * const listener = listen(options);
+ * for await (const conn of listener) conn.close();
+ * ```
+ */
 export interface TcpListenOptions {
   /** `"tcp"` (the default). */
   transport?: "tcp";
@@ -61,7 +71,17 @@ export interface TcpListenOptions {
   tcpBacklog?: number;
 }
 
-/** Options of {@linkcode listen} for Unix stream sockets. */
+/**
+ * Options of {@linkcode listen} for Unix stream sockets.
+ *
+ * @example
+ * ```ts ignore
+ * import { listen, type UnixListenOptions } from "./stream.ts";
+ * const options: UnixListenOptions = { transport: "unix", path: "/tmp/app.sock", backlog: 128 };
+ * const listener = listen(options);
+ * const conn = await listener.accept();
+ * ```
+ */
 export interface UnixListenOptions {
   /** `"unix"`. */
   transport: "unix";
@@ -71,7 +91,17 @@ export interface UnixListenOptions {
   backlog?: number;
 }
 
-/** Options of {@linkcode connect} for TCP. */
+/**
+ * Options of {@linkcode connect} for TCP.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect, type TcpConnectOptions } from "./stream.ts";
+ * const options: TcpConnectOptions = { hostname: "localhost", port: 8080, timeout: 5000 };
+ * const conn = await connect(options);
+ * conn.close();
+ * ```
+ */
 export interface TcpConnectOptions {
   /** `"tcp"` (the default). */
   transport?: "tcp";
@@ -85,7 +115,17 @@ export interface TcpConnectOptions {
   timeout?: number;
 }
 
-/** Options of {@linkcode connect} for Unix stream sockets. */
+/**
+ * Options of {@linkcode connect} for Unix stream sockets.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect, type UnixConnectOptions } from "./stream.ts";
+ * const signal = AbortSignal.timeout(1000);
+ * const options: UnixConnectOptions = { transport: "unix", path: "/tmp/app.sock", signal };
+ * const conn = await connect(options);
+ * ```
+ */
 export interface UnixConnectOptions {
   /** `"unix"`. */
   transport: "unix";
@@ -279,7 +319,18 @@ function localAddress(fd: number, transport: "tcp" | "unix"): Deno.NetAddr | Den
  * ```
  */
 export function listen(options: TcpListenOptions): Listener<TcpConn, Deno.NetAddr>;
-/** Listens on a Unix stream socket path; see the TCP overload above. */
+/**
+ * Listens on a Unix stream socket path; see the TCP overload above.
+ *
+ * @example
+ * ```ts ignore
+ * import { listen } from "../mod.ts";
+ * const listener = listen({ transport: "unix", path: "/tmp/app.sock" });
+ * const conn = await listener.accept();
+ * conn.close();
+ * listener.close();
+ * ```
+ */
 export function listen(options: UnixListenOptions): Listener<UnixConn, Deno.UnixAddr>;
 export function listen(
   options: TcpListenOptions | UnixListenOptions,
@@ -349,7 +400,17 @@ export function listen(
  * ```
  */
 export function connect(options: TcpConnectOptions): Promise<TcpConn>;
-/** Connects to a Unix stream socket path; see the TCP overload above. */
+/**
+ * Connects to a Unix stream socket path; see the TCP overload above.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "../mod.ts";
+ * const conn = await connect({ transport: "unix", path: "/tmp/app.sock" });
+ * await conn.write(new TextEncoder().encode("hello"));
+ * conn.close();
+ * ```
+ */
 export function connect(options: UnixConnectOptions): Promise<UnixConn>;
 export async function connect(
   options: TcpConnectOptions | UnixConnectOptions,

@@ -5,13 +5,38 @@
  * @module
  */
 
-/** Readiness bit: the descriptor can be read (or accepted) without blocking. */
+/**
+ * Readiness bit: the descriptor can be read (or accepted) without blocking.
+ *
+ * @example
+ * ```ts
+ * import { CLOSED, READABLE } from "./poller.ts";
+ * const readiness = READABLE | CLOSED; // e.g. from poller.readinessAt(i)
+ * if (readiness & READABLE) console.log("a read will not block");
+ * ```
+ */
 export const READABLE = 1;
-/** Readiness bit: the descriptor can be written (or a connect finished). */
+/**
+ * Readiness bit: the descriptor can be written (or a connect finished).
+ *
+ * @example
+ * ```ts
+ * import { WRITABLE } from "./poller.ts";
+ * const readiness: number = WRITABLE; // e.g. from poller.readinessAt(i)
+ * if (readiness & WRITABLE) console.log("a write (or the pending connect) is ready");
+ * ```
+ */
 export const WRITABLE = 2;
 /**
  * Readiness bit: the peer hung up or the socket has an error (reads will
  * return end of stream or the error without blocking, however often they run).
+ *
+ * @example
+ * ```ts
+ * import { CLOSED, READABLE, WRITABLE } from "./poller.ts";
+ * const readiness = READABLE | WRITABLE | CLOSED; // an error or hang-up sets all three
+ * if (readiness & CLOSED) console.log("peer hung up: read to get EOF or the error");
+ * ```
  */
 export const CLOSED = 4;
 
@@ -20,6 +45,16 @@ export const CLOSED = 4;
  * after {@linkcode Poller.pollNow} or {@linkcode Poller.wait} returns `n`,
  * entries `0..n-1` are read with {@linkcode Poller.fdAt},
  * {@linkcode Poller.tokenAt} and {@linkcode Poller.readinessAt}.
+ *
+ * @example
+ * ```ts ignore
+ * import { EpollPoller } from "./epoll.ts";
+ * import { type Poller, READABLE } from "./poller.ts";
+ * const poller: Poller = new EpollPoller(); // needs --allow-ffi
+ * poller.add(0, 1); // stdin, token 1
+ * const n = await poller.wait();
+ * for (let i = 0; i < n; i++) if (poller.readinessAt(i) & READABLE) console.log(poller.fdAt(i));
+ * ```
  */
 export interface Poller {
   /** `"epoll"` or `"poll"`. */

@@ -32,6 +32,15 @@ type Reject = (reason: unknown) => void;
 /**
  * One registered descriptor: its readiness cache and at most one reader and
  * one writer waiting on it.
+ *
+ * @example
+ * ```ts ignore
+ * import { type IoSource, reactor } from "./reactor.ts";
+ * declare const fd: number; // a non-blocking socket
+ * const source: IoSource = reactor().register(fd);
+ * await reactor().readable(source); // fd can now be read without EAGAIN
+ * reactor().deregister(source, new Error("closed"));
+ * ```
  */
 export class IoSource {
   /** The descriptor. */
@@ -94,10 +103,31 @@ export class IoSource {
   }
 }
 
-/** Which backend to use: `"auto"` picks epoll where it exists, else poll. */
+/**
+ * Which backend to use: `"auto"` picks epoll where it exists, else poll.
+ *
+ * @example
+ * ```ts
+ * import { type PollerKind, setPoller } from "./reactor.ts";
+ * const kind: PollerKind = Deno.build.os === "linux" ? "epoll" : "poll";
+ * setPoller(kind); // before the first socket is opened
+ * ```
+ */
 export type PollerKind = "auto" | "epoll" | "poll";
 
-/** The reactor. Get the thread's instance with {@linkcode reactor}. */
+/**
+ * The reactor. Get the thread's instance with {@linkcode reactor}.
+ *
+ * @example
+ * ```ts ignore
+ * import { type Reactor, reactor } from "./reactor.ts";
+ * declare const fd: number; // a non-blocking socket with a connect in progress
+ * const r: Reactor = reactor();
+ * const source = r.register(fd);
+ * await r.writable(source); // the connect finished (check SO_ERROR)
+ * r.deregister(source, new Error("closed"));
+ * ```
+ */
 export class Reactor {
   readonly #poller: Poller;
   readonly #sources: (IoSource | undefined)[] = [];
