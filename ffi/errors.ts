@@ -132,7 +132,7 @@ function safeStrerror(value: number): string {
  * ```ts
  * import { lastError } from "./errors.ts";
  * import { libc } from "./libc.ts";
- * if (libc().close(-1) === -1) throw lastError("close");
+ * if (libc().close(-1) === -1) console.log(lastError("close").code); // "EBADF"
  * ```
  */
 export function lastError(syscall: string, detail?: string): SocketError {

@@ -13,7 +13,7 @@ import { getsockopt, setsockopt } from "../ffi/syscalls.ts";
 import { inet_ntop, inet_pton } from "../ffi/convert.ts";
 
 /**
- * `SO_LINGER`'s value: `null` for off, else seconds to linger.
+ * `SO_LINGER`'s value: whether close lingers to send pending data, and for how many seconds.
  *
  * @example
  * ```ts ignore
