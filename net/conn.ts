@@ -12,11 +12,10 @@ import { byteLengthOf, MAX_IO_COUNT, plainView } from "../ffi/checks.ts";
 import { EAGAIN, EINTR, MSG_NOSIGNAL, SHUT_WR } from "../ffi/constants.ts";
 import { errno } from "../ffi/libc.ts";
 import { reactor } from "../reactor/reactor.ts";
-import { decodeSockaddr, toDenoAddr } from "./address.ts";
 import { busyError, closedError, netError } from "./errors.ts";
 import { setSocketOption } from "./options.ts";
 import { SerialQueue } from "./serial.ts";
-import { lib, SocketHandle } from "./socket.ts";
+import { lib, socketAddress, SocketHandle } from "./socket.ts";
 
 /**
  * Keep-alive settings for {@linkcode TcpConn.setKeepAlive}.
@@ -116,11 +115,7 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
   }
 
   #address(call: "getsockname" | "getpeername"): A {
-    const fd = this.openFd();
-    const bytes = new Uint8Array(128);
-    const len = new Uint32Array([128]);
-    if (lib()[call](fd, bytes, len) === -1) throw netError(errno(), call);
-    return toDenoAddr(decodeSockaddr(bytes, len[0]), this.#transport) as A;
+    return socketAddress(this.openFd(), call, this.#transport) as A;
   }
 
   /**

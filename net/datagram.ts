@@ -88,7 +88,7 @@ import {
 import { busyError, closedError, netError } from "./errors.ts";
 import { checkNet, checkUnixPath } from "./permissions.ts";
 import { SerialQueue } from "./serial.ts";
-import { lib, openSocket, SocketHandle } from "./socket.ts";
+import { lib, openSocket, socketAddress, SocketHandle } from "./socket.ts";
 
 /**
  * Largest UDP payload over IPv4: 65,535 − 20 (IP header) − 8 (UDP header).
@@ -1145,14 +1145,6 @@ function bindUnix(fd: number, path: string): void {
   }
 }
 
-function localNetAddr(fd: number): Deno.NetAddr {
-  const bytes = new Uint8Array(128);
-  const len = new Uint32Array([128]);
-  if (lib().getsockname(fd, bytes, len) === -1) throw netError(errno(), "getsockname");
-  const d = decodeSockaddr(bytes, len[0]);
-  return { transport: "udp", hostname: inet_ntop(d.family, d.bytes!), port: d.port! };
-}
-
 /**
  * Opens a datagram socket, like `Deno.listenDatagram`: UDP bound to
  * `hostname:port` (checked against `--allow-net`), or a Unix datagram
@@ -1245,7 +1237,11 @@ function openUdp(options: UdpListenOptions, check: boolean): DatagramConn<Deno.N
     if (lib().bind(fd, address, length) === -1) {
       throw netError(errno(), "bind", `${hostname}:${port}`);
     }
-    return new DatagramConn<Deno.NetAddr>(fd, endpoint.family, localNetAddr(fd));
+    return new DatagramConn<Deno.NetAddr>(
+      fd,
+      endpoint.family,
+      socketAddress(fd, "getsockname", "udp") as Deno.NetAddr,
+    );
   } catch (error) {
     lib().close(fd);
     throw error;

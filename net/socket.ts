@@ -11,7 +11,8 @@ import { checkFd, checkInt, checkInteger, describe } from "../ffi/checks.ts";
 import { errno, type Libc, libc } from "../ffi/libc.ts";
 import { SocketError } from "../ffi/errors.ts";
 import { type IoSource, reactor } from "../reactor/reactor.ts";
-import { closedError } from "./errors.ts";
+import { decodeSockaddr, toDenoAddr } from "./address.ts";
+import { closedError, netError } from "./errors.ts";
 import {
   getSocketOption,
   getSocketOptionRaw,
@@ -30,6 +31,26 @@ let cachedLibc: Libc | undefined;
  */
 export function lib(): Libc {
   return cachedLibc ??= libc();
+}
+
+/**
+ * A socket's own (`getsockname`) or peer's (`getpeername`) address, in Deno's shape.
+ *
+ * @param fd the socket.
+ * @param call which address.
+ * @param transport the transport to report.
+ * @returns the address.
+ * @throws {SocketError} when the kernel refuses (e.g. `ENOTCONN`).
+ */
+export function socketAddress(
+  fd: number,
+  call: "getsockname" | "getpeername",
+  transport: "tcp" | "udp" | "unix" | "unixpacket",
+): Deno.NetAddr | Deno.UnixAddr {
+  const bytes = new Uint8Array(128);
+  const len = new Uint32Array([128]);
+  if (lib()[call](fd, bytes, len) === -1) throw netError(errno(), call);
+  return toDenoAddr(decodeSockaddr(bytes, len[0]), transport);
 }
 
 /**

@@ -41,7 +41,7 @@ import {
 import { Conn, type TcpConn, type UnixConn } from "./conn.ts";
 import { busyError, closedError, netError } from "./errors.ts";
 import { checkNet, checkUnixPath } from "./permissions.ts";
-import { lib, openSocket, SocketHandle } from "./socket.ts";
+import { lib, openSocket, socketAddress, SocketHandle } from "./socket.ts";
 
 /**
  * Options of {@linkcode listen} for TCP.
@@ -293,13 +293,6 @@ function bindAndListen(fd: number, address: Uint8Array, backlog: number, detail:
   if (c.listen(fd, backlog) === -1) throw netError(errno(), "listen", detail);
 }
 
-function localAddress(fd: number, transport: "tcp" | "unix"): Deno.NetAddr | Deno.UnixAddr {
-  const bytes = new Uint8Array(128);
-  const len = new Uint32Array([128]);
-  if (lib().getsockname(fd, bytes, len) === -1) throw netError(errno(), "getsockname");
-  return toDenoAddr(decodeSockaddr(bytes, len[0]), transport);
-}
-
 /**
  * Listens on a TCP port or a Unix socket path, like `Deno.listen`.
  * `SO_REUSEADDR` is set (as Deno does), `SO_REUSEPORT` on request, and a
@@ -375,7 +368,11 @@ export function listen(
       setFlag(fd, IPPROTO_IPV6, IPV6_V6ONLY, false);
     }
     bindAndListen(fd, encodeIp(endpoint), backlog, `${hostname}:${port}`);
-    return new Listener<TcpConn, Deno.NetAddr>(fd, "tcp", localAddress(fd, "tcp") as Deno.NetAddr);
+    return new Listener<TcpConn, Deno.NetAddr>(
+      fd,
+      "tcp",
+      socketAddress(fd, "getsockname", "tcp") as Deno.NetAddr,
+    );
   } catch (error) {
     lib().close(fd);
     throw error;
@@ -475,15 +472,10 @@ async function attempt(
   const remote = toDenoAddr(decodeSockaddr(address, address.byteLength), transport);
   const conn = new Conn(fd, transport, remote);
   const c = lib();
-  let e = 0;
-  for (;;) {
-    if (c.connect(fd, address, address.byteLength) === 0) return conn;
-    e = errno();
-    if (e !== EINTR) break;
-    // Interrupted: the connection goes on asynchronously; wait for it below.
-    e = EINPROGRESS;
-    break;
-  }
+  if (c.connect(fd, address, address.byteLength) === 0) return conn;
+  let e = errno();
+  // Interrupted: the connection goes on asynchronously; wait for it below.
+  if (e === EINTR) e = EINPROGRESS;
   if (e !== EINPROGRESS && e !== EAGAIN) {
     conn.close();
     throw netError(e, "connect", detail);
