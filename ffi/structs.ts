@@ -1,8 +1,13 @@
 /**
  * Declared C struct layouts (field, offset, size, byte order) with encode to
- * and decode from bytes. The offsets are those of glibc on Linux x86_64 and
- * aarch64; tests/structs_test.ts checks them against the C headers' values
- * and against what the kernel writes.
+ * and decode from bytes. The offsets are those of glibc on Linux, declared
+ * per architecture where they differ (only `struct epoll_event` does, between
+ * x86_64 and aarch64): this file is the one place that looks at
+ * `Deno.build.arch`, and every exported layout is the running CPU's.
+ * {@linkcode layoutsFor} gives any architecture's set. tests/arch_layout_test.ts
+ * checks both sets against what a C probe (tools/arch/layout_probe.c) printed
+ * on each architecture; tests/structs_test.ts checks them against what the
+ * kernel reads and writes.
  *
  * Values are logical: a port is `8080`, an IPv4 address is a host-order
  * number such as `INADDR_LOOPBACK` (`0x7f000001`); the layout puts
@@ -89,6 +94,36 @@ const INT_RANGE: Record<string, [number, number]> = {
   u32: [0, 0xffffffff],
   i32: [-0x80000000, 0x7fffffff],
 };
+
+/**
+ * A CPU architecture layouts are declared for, spelled as `Deno.build.arch`
+ * spells it.
+ *
+ * @example
+ * ```ts
+ * import { type Arch, layoutsFor } from "./structs.ts";
+ * const arch: Arch = Deno.build.arch;
+ * layoutsFor(arch).epoll_event.size; // 12 on x86_64, 16 on aarch64
+ * ```
+ */
+export type Arch = "x86_64" | "aarch64";
+
+const ARCHES: readonly Arch[] = Object.freeze(["x86_64", "aarch64"]);
+
+/**
+ * The entry of `perArch` for the CPU we run on. Refusing an unknown CPU at
+ * import is deliberate: a guessed layout would let the kernel read and write
+ * the wrong bytes, silently.
+ */
+function forThisCpu<V>(perArch: Readonly<Record<Arch, V>>): V {
+  const arch: string = Deno.build.arch;
+  if (!(ARCHES as readonly string[]).includes(arch)) {
+    throw new Error(
+      `ffi/structs.ts declares no struct layouts for ${arch} (only ${ARCHES.join(", ")})`,
+    );
+  }
+  return perArch[arch as Arch];
+}
 
 /**
  * A C struct's memory layout, with checked encode/decode.
@@ -556,7 +591,27 @@ export interface EpollEvent extends Record<string, number | bigint | Uint8Array>
   data: bigint;
 }
 /**
- * `struct epoll_event` (12 bytes: packed on x86_64, `data` at offset 4).
+ * `struct epoll_event` as glibc declares it on x86_64: packed, so that 32-bit
+ * and 64-bit x86 programs share the kernel's one layout; 12 bytes, `data` at
+ * offset 4.
+ */
+const EPOLL_EVENT_X86_64 = new StructLayout<EpollEvent>("struct epoll_event", 12, [
+  ["events", 0, 4, "u32"],
+  ["data", 4, 8, "u64"],
+]);
+/**
+ * `struct epoll_event` on aarch64 (and every other non-x86 Linux): naturally
+ * aligned, 16 bytes, `data` at offset 8.
+ */
+const EPOLL_EVENT_AARCH64 = new StructLayout<EpollEvent>("struct epoll_event", 16, [
+  ["events", 0, 4, "u32"],
+  ["data", 8, 8, "u64"],
+]);
+
+/**
+ * `struct epoll_event` of the running CPU: 12 bytes on x86_64 (packed,
+ * `data` at offset 4), 16 on aarch64 (`data` at offset 8). Size arrays of
+ * events with `epoll_event.size`, never a literal.
  *
  * @example
  * ```ts
@@ -564,16 +619,13 @@ export interface EpollEvent extends Record<string, number | bigint | Uint8Array>
  * import { EPOLLIN, EPOLLOUT } from "./constants.ts";
  * const bytes = epoll_event.encode({ events: EPOLLIN | EPOLLOUT, data: 7n });
  * epoll_event.decode(bytes).data; // 7n
+ * const events = new Uint8Array(64 * epoll_event.size); // room for 64 events from epoll_wait
  * ```
  */
-export const epoll_event: StructLayout<EpollEvent> = new StructLayout(
-  "struct epoll_event",
-  12,
-  [
-    ["events", 0, 4, "u32"],
-    ["data", 4, 8, "u64"],
-  ],
-);
+export const epoll_event: StructLayout<EpollEvent> = forThisCpu({
+  x86_64: EPOLL_EVENT_X86_64,
+  aarch64: EPOLL_EVENT_AARCH64,
+});
 
 /**
  * Fields of `struct timeval`.
@@ -817,3 +869,92 @@ export const ADDRINFO: Readonly<
   ai_canonname: 32,
   ai_next: 40,
 });
+
+/**
+ * Every struct layout this file declares, for one architecture.
+ *
+ * @example
+ * ```ts
+ * import { type Layouts, layoutsFor } from "./structs.ts";
+ * const mine: Layouts = layoutsFor(Deno.build.arch);
+ * mine.sockaddr_in.size; // 16
+ * ```
+ */
+export interface Layouts {
+  /** `struct in_addr`. */
+  readonly in_addr: StructLayout<InAddr>;
+  /** `struct in6_addr`. */
+  readonly in6_addr: StructLayout<In6Addr>;
+  /** `struct sockaddr_in`. */
+  readonly sockaddr_in: StructLayout<SockaddrIn>;
+  /** `struct sockaddr_in6`. */
+  readonly sockaddr_in6: StructLayout<SockaddrIn6>;
+  /** `struct sockaddr_un`. */
+  readonly sockaddr_un: StructLayout<SockaddrUn>;
+  /** `struct sockaddr_storage`. */
+  readonly sockaddr_storage: StructLayout<SockaddrStorage>;
+  /** `struct epoll_event`: the one layout that differs between x86_64 and aarch64. */
+  readonly epoll_event: StructLayout<EpollEvent>;
+  /** `struct timeval`. */
+  readonly timeval: StructLayout<Timeval>;
+  /** `struct linger`. */
+  readonly linger: StructLayout<Linger>;
+  /** `struct ip_mreq`. */
+  readonly ip_mreq: StructLayout<IpMreq>;
+  /** `struct ip_mreqn`. */
+  readonly ip_mreqn: StructLayout<IpMreqn>;
+  /** `struct ipv6_mreq`. */
+  readonly ipv6_mreq: StructLayout<Ipv6Mreq>;
+  /** `struct pollfd`. */
+  readonly pollfd: StructLayout<Pollfd>;
+}
+
+function layoutSet(epollEvent: StructLayout<EpollEvent>): Layouts {
+  return Object.freeze({
+    in_addr,
+    in6_addr,
+    sockaddr_in,
+    sockaddr_in6,
+    sockaddr_un,
+    sockaddr_storage,
+    epoll_event: epollEvent,
+    timeval,
+    linger,
+    ip_mreq,
+    ip_mreqn,
+    ipv6_mreq,
+    pollfd,
+  });
+}
+
+const LAYOUTS: Readonly<Record<Arch, Layouts>> = Object.freeze({
+  x86_64: layoutSet(EPOLL_EVENT_X86_64),
+  aarch64: layoutSet(EPOLL_EVENT_AARCH64),
+});
+
+/**
+ * The struct layouts of Linux (glibc) on `arch`, whichever CPU runs this:
+ * for tests that check every architecture's declarations on one machine,
+ * and for code that builds bytes for another machine. The module's own
+ * exports (`epoll_event`, `sockaddr_in`, ...) are `layoutsFor(Deno.build.arch)`.
+ *
+ * @param arch `"x86_64"` or `"aarch64"`.
+ * @returns that architecture's layouts (frozen).
+ * @throws {TypeError} when `arch` is not a string.
+ * @throws {RangeError} when no layouts are declared for `arch`.
+ * @example
+ * ```ts
+ * import { layoutsFor } from "./structs.ts";
+ * layoutsFor("x86_64").epoll_event.field("data").offset; // 4 (packed)
+ * layoutsFor("aarch64").epoll_event.field("data").offset; // 8
+ * ```
+ */
+export function layoutsFor(arch: Arch): Layouts {
+  if (typeof arch !== "string") {
+    throw new TypeError(`arch must be a string, got ${arch === null ? "null" : typeof arch}`);
+  }
+  if (!(ARCHES as readonly string[]).includes(arch)) {
+    throw new RangeError(`no struct layouts for ${arch} (only ${ARCHES.join(", ")})`);
+  }
+  return LAYOUTS[arch];
+}

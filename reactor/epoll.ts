@@ -23,6 +23,7 @@ import {
 } from "../ffi/constants.ts";
 import { SocketError } from "../ffi/errors.ts";
 import { errno, libc } from "../ffi/libc.ts";
+import { epoll_event } from "../ffi/structs.ts";
 import { CLOSED, type Poller, READABLE, WRITABLE } from "./poller.ts";
 
 const WAKER_TOKEN = 0xffffffff;
@@ -32,6 +33,25 @@ const CLOSED_BITS = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 // `>>> 0` keeps EPOLLET (bit 31) an unsigned value for the Uint32Array.
 const INTEREST = (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) >>> 0;
 
+// The event arrays are read as 32-bit words, so the layout's offsets become
+// word indices here, once: packed events on x86_64, aligned ones (with a
+// padding word before data) on aarch64. The fd is the low half of `data`
+// and the token the high half, which needs a little-endian CPU.
+const WORD = Uint32Array.BYTES_PER_ELEMENT;
+const EVENTS_FIELD = epoll_event.field("events");
+const DATA_FIELD = epoll_event.field("data");
+if (
+  epoll_event.size % WORD !== 0 || EVENTS_FIELD.offset % WORD !== 0 ||
+  DATA_FIELD.offset % WORD !== 0 || new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1
+) {
+  throw new Error(`reactor/epoll.ts cannot read ${epoll_event.name} as 32-bit words here`);
+}
+/** Words per event. */
+const STRIDE = epoll_event.size / WORD;
+const EVENTS_WORD = EVENTS_FIELD.offset / WORD;
+const FD_WORD = DATA_FIELD.offset / WORD;
+const TOKEN_WORD = FD_WORD + 1;
+
 /** An epoll-based {@linkcode Poller}. */
 export class EpollPoller implements Poller {
   readonly name = "epoll";
@@ -39,9 +59,7 @@ export class EpollPoller implements Poller {
   readonly #epfd: number;
   readonly #wakefd: number;
   readonly #capacity: number;
-  // struct epoll_event is 12 bytes, packed: u32 events, u64 data. Every
-  // field sits at a multiple of 4, so one Uint32Array reads them all:
-  // [3i] events, [3i+1] fd (low half of data), [3i+2] token (high half).
+  // Event i is words [STRIDE*i ..): events, fd (low half of data), token (high half).
   readonly #events: Uint8Array;
   readonly #words: Uint32Array;
   // The blocking wait writes into its own buffer: it runs on a helper
@@ -49,7 +67,7 @@ export class EpollPoller implements Poller {
   readonly #waitEvents: Uint8Array;
   readonly #waitWords: Uint32Array;
   #current: Uint32Array;
-  readonly #ctl = new Uint32Array(3);
+  readonly #ctl = new Uint32Array(STRIDE);
   readonly #ctlBytes = new Uint8Array(this.#ctl.buffer);
   readonly #wakeValue = new BigUint64Array([1n]);
   readonly #wakeBytes = new Uint8Array(this.#wakeValue.buffer);
@@ -63,9 +81,9 @@ export class EpollPoller implements Poller {
   constructor(capacity = 1024) {
     const c = libc();
     this.#capacity = capacity;
-    this.#events = new Uint8Array(12 * capacity);
+    this.#events = new Uint8Array(epoll_event.size * capacity);
     this.#words = new Uint32Array(this.#events.buffer);
-    this.#waitEvents = new Uint8Array(12 * capacity);
+    this.#waitEvents = new Uint8Array(epoll_event.size * capacity);
     this.#waitWords = new Uint32Array(this.#waitEvents.buffer);
     this.#current = this.#words;
     this.#epfd = c.epoll_create1(EPOLL_CLOEXEC);
@@ -76,18 +94,18 @@ export class EpollPoller implements Poller {
       c.close(this.#epfd);
       throw new SocketError(e, "eventfd");
     }
-    this.#ctl[0] = (EPOLLIN | EPOLLET) >>> 0;
-    this.#ctl[1] = this.#wakefd;
-    this.#ctl[2] = WAKER_TOKEN;
+    this.#ctl[EVENTS_WORD] = (EPOLLIN | EPOLLET) >>> 0;
+    this.#ctl[FD_WORD] = this.#wakefd;
+    this.#ctl[TOKEN_WORD] = WAKER_TOKEN;
     if (c.epoll_ctl(this.#epfd, EPOLL_CTL_ADD, this.#wakefd, this.#ctlBytes) === -1) {
       throw new SocketError(errno(), "epoll_ctl");
     }
   }
 
   add(fd: number, token: number): void {
-    this.#ctl[0] = INTEREST;
-    this.#ctl[1] = fd;
-    this.#ctl[2] = token;
+    this.#ctl[EVENTS_WORD] = INTEREST;
+    this.#ctl[FD_WORD] = fd;
+    this.#ctl[TOKEN_WORD] = token;
     if (libc().epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, this.#ctlBytes) === -1) {
       throw new SocketError(errno(), "epoll_ctl");
     }
@@ -135,13 +153,11 @@ export class EpollPoller implements Poller {
   #filterWaker(n: number): number {
     const w = this.#current;
     for (let i = 0; i < n; i++) {
-      if (w[3 * i + 2] === WAKER_TOKEN && w[3 * i + 1] === this.#wakefd) {
+      const at = STRIDE * i;
+      if (w[at + TOKEN_WORD] === WAKER_TOKEN && w[at + FD_WORD] === this.#wakefd) {
         libc().read(this.#wakefd, this.#drain, 8);
         this.#wakePending = false;
-        const last = 3 * (n - 1);
-        w[3 * i] = w[last];
-        w[3 * i + 1] = w[last + 1];
-        w[3 * i + 2] = w[last + 2];
+        w.copyWithin(at, STRIDE * (n - 1), STRIDE * n);
         return n - 1;
       }
     }
@@ -155,15 +171,15 @@ export class EpollPoller implements Poller {
   }
 
   fdAt(i: number): number {
-    return this.#current[3 * i + 1];
+    return this.#current[STRIDE * i + FD_WORD];
   }
 
   tokenAt(i: number): number {
-    return this.#current[3 * i + 2];
+    return this.#current[STRIDE * i + TOKEN_WORD];
   }
 
   readinessAt(i: number): number {
-    const ev = this.#current[3 * i];
+    const ev = this.#current[STRIDE * i + EVENTS_WORD];
     return ((ev & IN_BITS) !== 0 ? READABLE : 0) | ((ev & OUT_BITS) !== 0 ? WRITABLE : 0) |
       ((ev & CLOSED_BITS) !== 0 ? CLOSED : 0);
   }
