@@ -31,47 +31,20 @@ import {
   listen,
   listenDatagram,
   listenSeqpacket,
-  type TcpConn,
 } from "../mod.ts";
 import * as ffi from "../ffi/mod.ts";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** Whether descriptor `fd` is open in this process. */
-function fdOpen(fd: number): boolean {
-  return ffi.libc().fcntl(fd, ffi.F_GETFD, 0) !== -1;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Rejects (and clears its timer) when `promise` takes longer than `ms`. */
-async function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** "pending" if `promise` has not settled within `ms`. */
-async function state(promise: Promise<unknown>, ms = 20): Promise<"pending" | "settled"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const r = await Promise.race([
-    promise.then(() => "settled" as const, () => "settled" as const),
-    new Promise<"pending">((resolve) => timer = setTimeout(() => resolve("pending"), ms)),
-  ]);
-  clearTimeout(timer);
-  return r;
-}
+import {
+  assertBytes,
+  deadline,
+  decoder,
+  delay,
+  encoder,
+  fdOpen,
+  state,
+  tcpPair,
+  unixPair,
+  writeUntilBlocked,
+} from "./helpers.ts";
 
 /** 64 KiB block `i`: every 4-byte word holds i and its offset, so misplaced bytes show. */
 function block(i: number, size = 64 * 1024): Uint8Array {
@@ -79,29 +52,6 @@ function block(i: number, size = 64 * 1024): Uint8Array {
   const v = new DataView(b.buffer);
   for (let off = 0; off + 4 <= size; off += 4) v.setUint32(off, (i << 20) ^ off);
   return b;
-}
-
-function assertBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    if (actual[i] !== expected[i]) {
-      assert.fail(`${what}: first difference at offset ${i} (${actual[i]} != ${expected[i]})`);
-    }
-  }
-}
-
-async function tcpPair(): Promise<{ a: TcpConn; b: TcpConn; close(): void }> {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([connect({ port: listener.addr.port }), listener.accept()]);
-  listener.close();
-  return {
-    a,
-    b,
-    close() {
-      a.close();
-      b.close();
-    },
-  };
 }
 
 /** Reads exactly `size` bytes, slowly: `chunk` bytes at a time with a pause between. */
@@ -118,60 +68,38 @@ async function slowRead(conn: Conn, size: number, chunk: number, pauseMs: number
   return out;
 }
 
-/** Fills the connection until a write stays pending; returns the bytes written so far. */
-async function fillUntilBlocked(
-  conn: Conn,
-): Promise<{ written: number; blocked: Promise<number> }> {
-  const chunk = new Uint8Array(256 * 1024);
-  let written = 0;
-  for (let i = 0; i < 1024; i++) {
-    const p = conn.write(chunk);
-    if (await state(p, 30) === "pending") return { written, blocked: p };
-    written += await p;
-  }
-  throw new Error("a write never blocked although the peer does not read");
-}
-
 // ---------------------------------------------------------------- reads
 
 Deno.test("read: concurrent reads on TCP and Unix — the 2nd and 3rd reject Busy at once, take nothing, the 1st gets every byte", async () => {
-  const path = `\0bsd-conc-read-${Deno.pid}`;
-  const unix = listen({ transport: "unix", path });
-  try {
-    const [ua, ub] = await Promise.all([connect({ transport: "unix", path }), unix.accept()]);
-    const tcp = await tcpPair();
-    for (const [label, a, b] of [["tcp", tcp.a, tcp.b], ["unix", ua, ub]] as const) {
-      const first = new Uint8Array(64);
-      const pending = a.read(first);
-      assert.equal(await state(pending), "pending");
-      // Rejected synchronously-ish, while the first still waits: before any data exists.
-      await assert.rejects(() => a.read(new Uint8Array(64)), Deno.errors.Busy, label);
-      await assert.rejects(() => a.read(new Uint8Array(0)), Deno.errors.Busy, label);
-      assert.equal(await state(pending), "pending", `${label}: Busy disturbed the first read`);
-      await b.write(encoder.encode("all of it"));
-      assert.equal(await deadline(pending, 2000, `${label} first read`), 9);
-      assert.equal(decoder.decode(first.subarray(0, 9)), "all of it");
-      // The reader is free again, and nothing was lost or stolen.
-      await b.write(encoder.encode("next"));
-      const again = new Uint8Array(16);
-      assert.equal(await deadline(a.read(again), 2000, "next read"), 4);
-      assert.equal(decoder.decode(again.subarray(0, 4)), "next");
-    }
-    // The readable stream's pull is a read too: a direct read while it waits is Busy.
-    const reader = tcp.a.readable.getReader();
-    const streamed = reader.read();
-    await delay(10);
-    await assert.rejects(() => tcp.a.read(new Uint8Array(8)), Deno.errors.Busy);
-    await tcp.b.write(encoder.encode("via stream"));
-    const { value } = await deadline(streamed, 2000, "stream read");
-    assert.equal(decoder.decode(value), "via stream");
-    reader.releaseLock();
-    tcp.close();
-    ua.close();
-    ub.close();
-  } finally {
-    unix.close();
+  using unix = await unixPair(`\0bsd-conc-read-${Deno.pid}`);
+  using tcp = await tcpPair();
+  const [ua, ub] = [unix.client, unix.server];
+  for (const [label, a, b] of [["tcp", tcp.client, tcp.server], ["unix", ua, ub]] as const) {
+    const first = new Uint8Array(64);
+    const pending = a.read(first);
+    assert.equal(await state(pending), "pending");
+    // Rejected synchronously-ish, while the first still waits: before any data exists.
+    await assert.rejects(() => a.read(new Uint8Array(64)), Deno.errors.Busy, label);
+    await assert.rejects(() => a.read(new Uint8Array(0)), Deno.errors.Busy, label);
+    assert.equal(await state(pending), "pending", `${label}: Busy disturbed the first read`);
+    await b.write(encoder.encode("all of it"));
+    assert.equal(await deadline(pending, 2000, `${label} first read`), 9);
+    assert.equal(decoder.decode(first.subarray(0, 9)), "all of it");
+    // The reader is free again, and nothing was lost or stolen.
+    await b.write(encoder.encode("next"));
+    const again = new Uint8Array(16);
+    assert.equal(await deadline(a.read(again), 2000, "next read"), 4);
+    assert.equal(decoder.decode(again.subarray(0, 4)), "next");
   }
+  // The readable stream's pull is a read too: a direct read while it waits is Busy.
+  const reader = tcp.client.readable.getReader();
+  const streamed = reader.read();
+  await delay(10);
+  await assert.rejects(() => tcp.client.read(new Uint8Array(8)), Deno.errors.Busy);
+  await tcp.server.write(encoder.encode("via stream"));
+  const { value } = await deadline(streamed, 2000, "stream read");
+  assert.equal(decoder.decode(value), "via stream");
+  reader.releaseLock();
 });
 
 // --------------------------------------------------------------- accepts
@@ -294,7 +222,8 @@ Deno.test("receive: 60 concurrent receives (mixed forms) on UDP, Unix datagram a
 // ---------------------------------------------------------------- writes
 
 Deno.test("write: 200 concurrent write()s of distinct 64 KiB blocks, slow reader — each write's bytes in call order", async () => {
-  const { a, b, close } = await tcpPair();
+  const pair = await tcpPair();
+  const { client: a, server: b } = pair;
   try {
     a.setOption("SO_SNDBUF", 64 * 1024);
     b.setOption("SO_RCVBUF", 64 * 1024);
@@ -338,12 +267,13 @@ Deno.test("write: 200 concurrent write()s of distinct 64 KiB blocks, slow reader
     });
     assertBytes(got, expected, "write() order");
   } finally {
-    close();
+    pair.close();
   }
 });
 
 Deno.test("writeAll: 200 concurrent writeAll()s of distinct 64 KiB blocks, slow reader — exactly the concatenation in call order", async () => {
-  const { a, b, close } = await tcpPair();
+  const pair = await tcpPair();
+  const { client: a, server: b } = pair;
   try {
     a.setOption("SO_SNDBUF", 64 * 1024);
     b.setOption("SO_RCVBUF", 64 * 1024);
@@ -371,12 +301,13 @@ Deno.test("writeAll: 200 concurrent writeAll()s of distinct 64 KiB blocks, slow 
     }
     assertBytes(got, expected, "writeAll order");
   } finally {
-    close();
+    pair.close();
   }
 });
 
 Deno.test("writable stream: 200 writer.write()s without awaiting, slow reader — exactly the concatenation in call order", async () => {
-  const { a, b, close } = await tcpPair();
+  const pair = await tcpPair();
+  const { client: a, server: b } = pair;
   try {
     a.setOption("SO_SNDBUF", 64 * 1024);
     const blocks = Array.from({ length: 200 }, (_, i) => block(i + 1000));
@@ -390,14 +321,15 @@ Deno.test("writable stream: 200 writer.write()s without awaiting, slow reader �
     assertBytes(got, expected, "stream order");
     writer.releaseLock();
   } finally {
-    close();
+    pair.close();
   }
 });
 
 // ----------------------------------------------------------------- close
 
 Deno.test("close with a read, queued write()s, a writeAll and a closeWrite pending: all reject BadResource; the fd is released once", async () => {
-  const { a, b } = await tcpPair();
+  const pair = await tcpPair();
+  const { client: a } = pair;
   const held: Conn[] = [];
   const listener = listen({ hostname: "127.0.0.1", port: 0 });
   try {
@@ -405,7 +337,13 @@ Deno.test("close with a read, queued write()s, a writeAll and a closeWrite pendi
     // A pending read (the peer sends nothing).
     const read = a.read(new Uint8Array(1024));
     // Writes pending behind a full buffer (the peer does not read).
-    const { blocked } = await fillUntilBlocked(a);
+    const { blocked: stuck } = await writeUntilBlocked(a, {
+      chunk: new Uint8Array(256 * 1024),
+      attempts: 1024,
+      waitMs: 30,
+    });
+    if (!stuck) throw new Error("a write never blocked although the peer does not read");
+    const blocked = stuck;
     const queued = [a.write(block(1)), a.write(block(2)), a.writeAll(block(3))];
     const closingWrite = a.closeWrite();
     for (const p of [read, blocked, ...queued, closingWrite]) {
@@ -456,8 +394,7 @@ Deno.test("close with a read, queued write()s, a writeAll and a closeWrite pendi
     assert.equal(decoder.decode(back), "back");
   } finally {
     for (const c of held) c.close();
-    a.close();
-    b.close();
+    pair.close();
     listener.close();
   }
 });

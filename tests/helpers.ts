@@ -349,9 +349,12 @@ export async function echoRound(conn: Duplex & Deno.Conn, data: Uint8Array): Pro
   }
 }
 
-/** Sends `data` and reads the same bytes back (an echo round trip on an open connection). */
-export async function roundTrip(conn: Duplex, data: Uint8Array): Promise<void> {
-  const [, back] = await Promise.all([writeAll(conn, data), readExactly(conn, data.length)]);
+/**
+ * Sends `data` with `conn.writeAll` and reads the same bytes back (an echo
+ * round trip on an open connection).
+ */
+export async function roundTrip(conn: Conn, data: Uint8Array): Promise<void> {
+  const [, back] = await Promise.all([conn.writeAll(data), readExactly(conn, data.length)]);
   for (let i = 0; i < data.length; i++) {
     if (back[i] !== data[i]) assert.fail(`echo differs at offset ${i}`);
   }
@@ -456,6 +459,12 @@ export function tempDir(prefix = "bsd-test-"): Disposable & {
   const dir = Deno.makeTempDirSync({ prefix });
   const cleanup = () => Deno.removeSync(dir, { recursive: true });
   return { dir, path: (name) => `${dir}/${name}`, cleanup, [Symbol.dispose]: cleanup };
+}
+
+/** A Unix socket file path in a fresh temporary directory, and the cleanup that removes both. */
+export function tempSocketPath(prefix = "bsd-test-"): { path: string; cleanup: () => void } {
+  const tmp = tempDir(prefix);
+  return { path: tmp.path("s.sock"), cleanup: tmp.cleanup };
 }
 
 /** A loopback TCP port nobody listens on just now (bind to 0, read it, release it). */

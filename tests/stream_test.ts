@@ -13,162 +13,27 @@
 import assert from "@assert";
 import { type Conn, connect, listen, type Listener, SocketError } from "../mod.ts";
 import type { TcpConn, UnixConn } from "../mod.ts";
-import { F_GETFD } from "../ffi/constants.ts";
-import { libc } from "../ffi/libc.ts";
-
-// ---------------------------------------------------------------- helpers
-
-/** What both our Conn and Deno's expose for reading and writing. */
-interface Duplex {
-  read(p: Uint8Array): Promise<number | null>;
-  write(p: Uint8Array): Promise<number>;
-}
-
-/** Highest descriptor number scanned: .ci/run sets `ulimit -n 65536`. */
-const FD_SCAN_LIMIT = 1 << 16;
-
-/**
- * Open descriptors of this process. `Deno.resources` is gone in Deno 2 and
- * reading `/proc/self/fd` needs `--allow-all`, so ask the kernel directly:
- * `fcntl(fd, F_GETFD)` succeeds exactly for open descriptors.
- */
-function countFds(): number {
-  const c = libc();
-  let n = 0;
-  for (let fd = 0; fd < FD_SCAN_LIMIT; fd++) if (c.fcntl(fd, F_GETFD, 0) !== -1) n++;
-  return n;
-}
-
-/** Whether descriptor `fd` is open in this process. */
-function fdOpen(fd: number): boolean {
-  return libc().fcntl(fd, F_GETFD, 0) !== -1;
-}
-
-/** Deterministic pseudo-random bytes (xorshift32), different per seed. */
-function payload(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = (seed * 0x9e3779b1 + 0x7f4a7c15) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-/** Asserts byte equality, naming the first differing offset (deepEqual on MiBs is slow). */
-function assertBytes(actual: Uint8Array, expected: Uint8Array, what = "bytes"): void {
-  const n = Math.min(actual.length, expected.length);
-  for (let i = 0; i < n; i++) {
-    if (actual[i] !== expected[i]) {
-      assert.fail(`${what}: first difference at offset ${i}: ${actual[i]} != ${expected[i]}`);
-    }
-  }
-  assert.equal(actual.length, expected.length, `${what}: length`);
-}
-
-/** Rejects (and clears its timer) when `promise` takes longer than `ms`. */
-async function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function writeAll(conn: Duplex, data: Uint8Array, chunk = 256 * 1024): Promise<void> {
-  let off = 0;
-  while (off < data.length) {
-    off += await conn.write(data.subarray(off, Math.min(off + chunk, data.length)));
-  }
-}
-
-/** Reads until end of stream. */
-async function readToEnd(conn: Duplex, sizeHint = 0): Promise<Uint8Array> {
-  let buf = new Uint8Array(Math.max(sizeHint, 64 * 1024));
-  let len = 0;
-  for (;;) {
-    if (len === buf.length) {
-      const bigger = new Uint8Array(buf.length * 2);
-      bigger.set(buf);
-      buf = bigger;
-    }
-    const n = await conn.read(buf.subarray(len));
-    if (n === null) return buf.slice(0, len);
-    len += n;
-  }
-}
-
-/** Reads exactly `size` bytes; fails on an early end of stream. */
-async function readExactly(conn: Duplex, size: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(size);
-  let len = 0;
-  while (len < size) {
-    const n = await conn.read(buf.subarray(len));
-    if (n === null) throw new Error(`end of stream after ${len} of ${size} bytes`);
-    len += n;
-  }
-  return buf;
-}
-
-/** Echoes one connection until end of stream, then closes it. */
-async function echo(conn: Conn): Promise<void> {
-  const buf = new Uint8Array(64 * 1024);
-  try {
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      await writeAll(conn, buf.subarray(0, n));
-    }
-  } finally {
-    conn.close();
-  }
-}
-
-/** Runs an echo server on `listener` until it is closed; resolves when every echo ended. */
-async function serveEcho(
-  listener: Listener<TcpConn, Deno.NetAddr> | Listener<UnixConn, Deno.UnixAddr>,
-): Promise<void> {
-  const echoes: Promise<void>[] = [];
-  for await (const conn of listener) echoes.push(echo(conn));
-  const results = await Promise.allSettled(echoes);
-  for (const r of results) if (r.status === "rejected") throw r.reason;
-}
-
-/** One client round: send, half-close, read all back, compare, close. */
-async function echoRound(conn: Duplex & Deno.Conn, data: Uint8Array): Promise<void> {
-  try {
-    const [, back] = await Promise.all([
-      (async () => {
-        await writeAll(conn, data);
-        await conn.closeWrite();
-      })(),
-      readToEnd(conn, data.length),
-    ]);
-    assertBytes(back, data, "echo");
-  } finally {
-    conn.close();
-  }
-}
-
-function tempSocketPath(): { path: string; cleanup: () => void } {
-  const dir = Deno.makeTempDirSync({ prefix: "bsd-stream-" });
-  return { path: `${dir}/s.sock`, cleanup: () => Deno.removeSync(dir, { recursive: true }) };
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+import {
+  assertBytes,
+  connectPair,
+  deadline,
+  decoder,
+  delay,
+  echo,
+  echoRound,
+  encoder,
+  fdOpen,
+  openFdCount,
+  readExactly,
+  readToEnd,
+  seededBytes,
+  serveEcho,
+  tcpPair,
+  tempSocketPath,
+  untilSteady,
+  writeAll,
+  writeUntilBlocked,
+} from "./helpers.ts";
 
 // ---------------------------------------------- the seed's workflows
 
@@ -222,20 +87,11 @@ Deno.test("workflow: TCP over IPv4", async () => {
 });
 
 Deno.test("workflow: addresses agree from both ends (TCP v4)", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const [client, server] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
-    assert.deepEqual(server.remoteAddr, client.localAddr);
-    assert.deepEqual(server.localAddr, client.remoteAddr);
-    assert.deepEqual(server.localAddr, listener.addr);
-    client.close();
-    server.close();
-  } finally {
-    listener.close();
-  }
+  using pair = await tcpPair();
+  const { client, server } = pair;
+  assert.deepEqual(server.remoteAddr, client.localAddr);
+  assert.deepEqual(server.localAddr, client.remoteAddr);
+  assert.deepEqual(server.localAddr, pair.listener.addr);
 });
 
 Deno.test("workflow: TCP over IPv6 [::1]", async () => {
@@ -252,10 +108,7 @@ Deno.test("workflow: TCP over IPv6 [::1]", async () => {
       assert.equal(c.localAddr.hostname, "::1");
       return c;
     });
-    const [client, server] = await Promise.all([
-      connect({ hostname: "::1", port: listener.addr.port }),
-      listener.accept(),
-    ]);
+    const [client, server] = await connectPair(listener);
     assert.deepEqual(server.remoteAddr, client.localAddr);
     assert.deepEqual(server.localAddr, client.remoteAddr);
     client.close();
@@ -322,7 +175,7 @@ Deno.test("workflow: Unix abstract name '\\0...'", async () => {
 // ---------------------------------------------------------- bulk and concurrency
 
 Deno.test("echo: 10 MiB byte-exact with a concurrent reader and writer (TCP and Unix)", async () => {
-  const data = payload(10 * 1024 * 1024, 10);
+  const data = seededBytes(10 * 1024 * 1024, 10);
   const tcp = listen({ hostname: "127.0.0.1", port: 0 });
   const unixPath = `\0bsd-sockets-bulk-${Deno.pid}`;
   const unix = listen({ transport: "unix", path: unixPath });
@@ -346,42 +199,35 @@ Deno.test("echo: 10 MiB byte-exact with a concurrent reader and writer (TCP and 
 });
 
 Deno.test("half-close: client closeWrite, server reads EOF then still answers, client reads it then EOF", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const [client, server] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
-    await writeAll(client, encoder.encode("question"));
-    await client.closeWrite();
-    // The client can no longer write...
-    await assert.rejects(() => client.write(encoder.encode("more")), (e: unknown) => {
-      assert.ok(e instanceof Deno.errors.BrokenPipe, String(e));
-      assert.ok(e instanceof SocketError);
-      assert.equal((e as SocketError).code, "EPIPE");
-      return true;
-    });
-    // ... a second closeWrite is harmless ...
-    await client.closeWrite();
-    // ... the server reads the request, then end of stream ...
-    assert.equal(decoder.decode(await readToEnd(server)), "question");
-    assert.equal(await server.read(new Uint8Array(8)), null);
-    // ... and still answers on its open half.
-    const answer = payload(300 * 1024, 3);
-    await writeAll(server, answer);
-    server.close();
-    assertBytes(await readToEnd(client), answer, "answer");
-    assert.equal(await client.read(new Uint8Array(8)), null);
-    client.close();
-  } finally {
-    listener.close();
-  }
+  using pair = await tcpPair();
+  const { client, server } = pair;
+  await writeAll(client, encoder.encode("question"));
+  await client.closeWrite();
+  // The client can no longer write...
+  await assert.rejects(() => client.write(encoder.encode("more")), (e: unknown) => {
+    assert.ok(e instanceof Deno.errors.BrokenPipe, String(e));
+    assert.ok(e instanceof SocketError);
+    assert.equal((e as SocketError).code, "EPIPE");
+    return true;
+  });
+  // ... a second closeWrite is harmless ...
+  await client.closeWrite();
+  // ... the server reads the request, then end of stream ...
+  assert.equal(decoder.decode(await readToEnd(server)), "question");
+  assert.equal(await server.read(new Uint8Array(8)), null);
+  // ... and still answers on its open half.
+  const answer = seededBytes(300 * 1024, 3);
+  await writeAll(server, answer);
+  server.close();
+  assertBytes(await readToEnd(client), answer, "answer");
+  assert.equal(await client.read(new Uint8Array(8)), null);
+  client.close();
 });
 
 Deno.test("scale: 1,000 concurrent connections echoing at once", async () => {
   const COUNT = 1000;
   const listener = listen({ hostname: "127.0.0.1", port: 0, backlog: 2048 });
-  const before = countFds();
+  const before = openFdCount();
   const accepted: Conn[] = [];
   const acceptAll = (async () => {
     while (accepted.length < COUNT) accepted.push(await listener.accept());
@@ -395,18 +241,18 @@ Deno.test("scale: 1,000 concurrent connections echoing at once", async () => {
     );
     await deadline(acceptAll, 10000, "1,000 accepts");
     assert.ok(
-      countFds() >= before + 2 * COUNT,
-      `expected >= ${before + 2 * COUNT} fds, have ${countFds()}`,
+      openFdCount() >= before + 2 * COUNT,
+      `expected >= ${before + 2 * COUNT} fds, have ${openFdCount()}`,
     );
     // ... then echo on all of them at once.
     const echoes = accepted.map((conn) => echo(conn));
     await deadline(
-      Promise.all(clients.map((c, i) => echoRound(c, payload(1024 + (i % 7) * 100, i)))),
+      Promise.all(clients.map((c, i) => echoRound(c, seededBytes(1024 + (i % 7) * 100, i)))),
       30000,
       "1,000 echoes",
     );
     await deadline(Promise.all(echoes), 5000, "server echoes end");
-    assert.equal(countFds(), before);
+    assert.equal(openFdCount(), before);
   } finally {
     listener.close();
     for (const c of accepted) c.close();
@@ -414,39 +260,32 @@ Deno.test("scale: 1,000 concurrent connections echoing at once", async () => {
 });
 
 Deno.test("reset: the peer resets mid-write → writes reject ConnectionReset/BrokenPipe, process lives", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const [client, server] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
-    const chunk = payload(256 * 1024, 7);
-    let written = 0;
-    const writer = (async () => {
-      for (;;) written += await client.write(chunk);
-    })();
-    // Let the writer get going, read a little, then reset.
-    await readExactly(server, 64 * 1024);
-    server.setOption("SO_LINGER", { enabled: true, seconds: 0 });
-    assert.deepEqual(server.getOption("SO_LINGER"), { enabled: true, seconds: 0 });
-    server.close();
-    const error = await deadline(writer.then(() => null, (e) => e), 10000, "writes after RST");
-    assert.ok(
-      error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe,
-      `expected ConnectionReset or BrokenPipe, got ${error}`,
-    );
-    assert.ok(error instanceof SocketError);
-    assert.ok(["ECONNRESET", "EPIPE"].includes((error as SocketError).code));
-    assert.ok(written >= 64 * 1024);
-    // Still alive, and further writes keep failing the same way (no SIGPIPE).
-    await assert.rejects(() => client.write(chunk), (e: unknown) => {
-      assert.ok(e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.ConnectionReset);
-      return true;
-    });
-    client.close();
-  } finally {
-    listener.close();
-  }
+  using pair = await tcpPair();
+  const { client, server } = pair;
+  const chunk = seededBytes(256 * 1024, 7);
+  let written = 0;
+  const writer = (async () => {
+    for (;;) written += await client.write(chunk);
+  })();
+  // Let the writer get going, read a little, then reset.
+  await readExactly(server, 64 * 1024);
+  server.setOption("SO_LINGER", { enabled: true, seconds: 0 });
+  assert.deepEqual(server.getOption("SO_LINGER"), { enabled: true, seconds: 0 });
+  server.close();
+  const error = await deadline(writer.then(() => null, (e) => e), 10000, "writes after RST");
+  assert.ok(
+    error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe,
+    `expected ConnectionReset or BrokenPipe, got ${error}`,
+  );
+  assert.ok(error instanceof SocketError);
+  assert.ok(["ECONNRESET", "EPIPE"].includes((error as SocketError).code));
+  assert.ok(written >= 64 * 1024);
+  // Still alive, and further writes keep failing the same way (no SIGPIPE).
+  await assert.rejects(() => client.write(chunk), (e: unknown) => {
+    assert.ok(e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.ConnectionReset);
+    return true;
+  });
+  client.close();
 });
 
 Deno.test("fairness: a client that never reads does not stall the others", async () => {
@@ -459,7 +298,7 @@ Deno.test("fairness: a client that never reads does not stall the others", async
     for await (const conn of listener) {
       if (slowServer === undefined) {
         slowServer = conn;
-        const big = payload(1024 * 1024, 1);
+        const big = seededBytes(1024 * 1024, 1);
         slowWriter = (async () => {
           for (let i = 0; i < 256; i++) slowWritten += await conn.write(big);
         })().catch((e) => e);
@@ -471,11 +310,7 @@ Deno.test("fairness: a client that never reads does not stall the others", async
   try {
     const slow = await connect({ port: listener.addr.port });
     // Wait until the server's writes to the slow client are blocked.
-    let last = -1;
-    while (slowWritten !== last || slowWritten === 0) {
-      last = slowWritten;
-      await delay(100);
-    }
+    await untilSteady(() => slowWritten);
     assert.ok(slowWritten < 256 * 1024 * 1024, "the slow client must exert backpressure");
     const t0 = performance.now();
     await deadline(
@@ -483,7 +318,7 @@ Deno.test("fairness: a client that never reads does not stall the others", async
         Array.from({ length: 20 }, async (_, i) => {
           await echoRound(
             await connect({ port: listener.addr.port }),
-            payload(256 * 1024, 100 + i),
+            seededBytes(256 * 1024, 100 + i),
           );
         }),
       ),
@@ -536,115 +371,76 @@ Deno.test("close: a pending accept rejects BadResource; accept after close too; 
 });
 
 Deno.test("close: a pending read rejects BadResource", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const [client, server] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
-    const read = client.read(new Uint8Array(16));
-    client.close();
-    await assert.rejects(() => deadline(read, 2000, "read"), Deno.errors.BadResource);
-    server.close();
-  } finally {
-    listener.close();
-  }
+  using pair = await tcpPair();
+  const { client, server } = pair;
+  const read = client.read(new Uint8Array(16));
+  client.close();
+  await assert.rejects(() => deadline(read, 2000, "read"), Deno.errors.BadResource);
+  server.close();
 });
 
 Deno.test("close: a pending write (blocked on a full buffer) rejects BadResource", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const [client, server] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
-    // The client never reads, so the server's writes block once the buffers fill.
-    const chunk = new Uint8Array(1024 * 1024);
-    let blocked: Promise<number> | undefined;
-    for (let i = 0; i < 512 && blocked === undefined; i++) {
-      const p = server.write(chunk);
-      const settled = await Promise.race([p, delay(50).then(() => "pending")]);
-      if (settled === "pending") blocked = p;
-    }
-    assert.ok(blocked, "a write should block once the peer stops reading");
-    server.close();
-    await assert.rejects(() => deadline(blocked!, 2000, "write"), Deno.errors.BadResource);
-    client.close();
-  } finally {
-    listener.close();
-  }
+  using pair = await tcpPair();
+  const { server } = pair;
+  // The client never reads, so the server's writes block once the buffers fill.
+  const { blocked } = await writeUntilBlocked(server, { attempts: 512, waitMs: 50 });
+  assert.ok(blocked, "a write should block once the peer stops reading");
+  server.close();
+  await assert.rejects(() => deadline(blocked!, 2000, "write"), Deno.errors.BadResource);
 });
 
 Deno.test("close: a second close() is harmless and cannot close a reused fd", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  const held: Conn[] = [];
-  try {
-    const [a, aPeer] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
-    const fd = a.fd;
-    a.close();
-    aPeer.close();
-    assert.ok(!fdOpen(fd));
-    // Open connections until one of them is given the same descriptor number.
-    let b: Conn | undefined;
-    let bPeer: Conn | undefined;
-    for (let i = 0; i < 100 && b === undefined; i++) {
-      const [c, s] = await Promise.all([connect({ port: listener.addr.port }), listener.accept()]);
-      if (c.fd === fd) [b, bPeer] = [c, s];
-      else if (s.fd === fd) [b, bPeer] = [s, c];
-      else held.push(c, s);
-    }
-    if (b === undefined || bPeer === undefined) throw new Error(`no new connection got fd ${fd}`);
-    held.push(b, bPeer);
-    a.close(); // must not touch fd, now b's
-    a.close();
-    assert.ok(fdOpen(fd));
-    await writeAll(b, encoder.encode("still here"));
-    assert.equal(decoder.decode(await readExactly(bPeer, 10)), "still here");
-    await writeAll(bPeer, encoder.encode("and back"));
-    assert.equal(decoder.decode(await readExactly(b, 8)), "and back");
-  } finally {
-    for (const c of held) c.close();
-    listener.close();
+  using pair = await tcpPair();
+  const { client: a, server: aPeer } = pair;
+  const fd = a.fd;
+  a.close();
+  aPeer.close();
+  assert.ok(!fdOpen(fd));
+  // Open connections until one of them is given the same descriptor number.
+  let b: Conn | undefined;
+  let bPeer: Conn | undefined;
+  for (let i = 0; i < 100 && b === undefined; i++) {
+    const [c, s] = await pair.another();
+    if (c.fd === fd) [b, bPeer] = [c, s];
+    else if (s.fd === fd) [b, bPeer] = [s, c];
   }
+  if (b === undefined || bPeer === undefined) throw new Error(`no new connection got fd ${fd}`);
+  a.close(); // must not touch fd, now b's
+  a.close();
+  assert.ok(fdOpen(fd));
+  await writeAll(b, encoder.encode("still here"));
+  assert.equal(decoder.decode(await readExactly(bPeer, 10)), "still here");
+  await writeAll(bPeer, encoder.encode("and back"));
+  assert.equal(decoder.decode(await readExactly(b, 8)), "and back");
 });
 
 Deno.test("close: every call on a closed Conn fails with BadResource", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const [client, server] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
-    client.close();
-    server.close();
-    assert.ok(client.closed);
-    for (const conn of [client, server]) {
-      await assert.rejects(() => conn.read(new Uint8Array(4)), Deno.errors.BadResource);
-      await assert.rejects(() => conn.read(new Uint8Array(0)), Deno.errors.BadResource);
-      await assert.rejects(() => conn.write(new Uint8Array(4)), Deno.errors.BadResource);
-      await assert.rejects(() => conn.write(new Uint8Array(0)), Deno.errors.BadResource);
-      await assert.rejects(() => conn.closeWrite(), Deno.errors.BadResource);
-      assert.throws(() => conn.fd, Deno.errors.BadResource);
-      assert.throws(() => conn.setNoDelay(true), Deno.errors.BadResource);
-      assert.throws(() => conn.setKeepAlive(true), Deno.errors.BadResource);
-      assert.throws(() => conn.setOption("SO_RCVBUF", 4096), Deno.errors.BadResource);
-      assert.throws(() => conn.getOption("SO_RCVBUF"), Deno.errors.BadResource);
-      conn.close(); // harmless
-    }
-    const listenerAddr = listener.addr;
-    listener.close();
-    assert.deepEqual(listener.addr, listenerAddr); // still readable, as in Deno
-    assert.throws(() => listener.fd, Deno.errors.BadResource);
-  } finally {
-    listener.close();
+  using pair = await tcpPair();
+  const { client, server } = pair;
+  client.close();
+  server.close();
+  assert.ok(client.closed);
+  for (const conn of [client, server]) {
+    await assert.rejects(() => conn.read(new Uint8Array(4)), Deno.errors.BadResource);
+    await assert.rejects(() => conn.read(new Uint8Array(0)), Deno.errors.BadResource);
+    await assert.rejects(() => conn.write(new Uint8Array(4)), Deno.errors.BadResource);
+    await assert.rejects(() => conn.write(new Uint8Array(0)), Deno.errors.BadResource);
+    await assert.rejects(() => conn.closeWrite(), Deno.errors.BadResource);
+    assert.throws(() => conn.fd, Deno.errors.BadResource);
+    assert.throws(() => conn.setNoDelay(true), Deno.errors.BadResource);
+    assert.throws(() => conn.setKeepAlive(true), Deno.errors.BadResource);
+    assert.throws(() => conn.setOption("SO_RCVBUF", 4096), Deno.errors.BadResource);
+    assert.throws(() => conn.getOption("SO_RCVBUF"), Deno.errors.BadResource);
+    conn.close(); // harmless
   }
+  const listenerAddr = pair.listener.addr;
+  pair.listener.close();
+  assert.deepEqual(pair.listener.addr, listenerAddr); // still readable, as in Deno
+  assert.throws(() => pair.listener.fd, Deno.errors.BadResource);
 });
 
 Deno.test("close: localAddr/remoteAddr stay readable after close, as in Deno", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
+  using pair = await tcpPair();
   const denoListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     // Deno's view: addresses are fixed when the Conn is made and survive close().
@@ -656,79 +452,59 @@ Deno.test("close: localAddr/remoteAddr stay readable after close, as in Deno", a
     ds.close();
     assert.equal(dc.localAddr.port, ds.remoteAddr.port);
     // Ours, with the addresses never read before close().
-    const [client, server] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
+    const { client, server } = pair;
     client.close();
     server.close();
-    assert.deepEqual(client.remoteAddr, listener.addr);
-    assert.deepEqual(server.localAddr, listener.addr);
+    assert.deepEqual(client.remoteAddr, pair.listener.addr);
+    assert.deepEqual(server.localAddr, pair.listener.addr);
     assert.deepEqual(client.localAddr, server.remoteAddr);
   } finally {
-    listener.close();
     denoListener.close();
   }
 });
 
 Deno.test("concurrency: a second concurrent read rejects Busy; the first still completes", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const [client, server] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
-    const buf = new Uint8Array(16);
-    const first = client.read(buf);
-    await assert.rejects(() => client.read(new Uint8Array(16)), Deno.errors.Busy);
-    await writeAll(server, encoder.encode("hi"));
-    assert.equal(await deadline(first, 2000, "first read"), 2);
-    assert.equal(decoder.decode(buf.subarray(0, 2)), "hi");
-    // Reading works again once the first read settled.
-    const again = client.read(buf);
-    await writeAll(server, encoder.encode("yo"));
-    assert.equal(await again, 2);
-    client.close();
-    server.close();
-  } finally {
-    listener.close();
-  }
+  using pair = await tcpPair();
+  const { client, server } = pair;
+  const buf = new Uint8Array(16);
+  const first = client.read(buf);
+  await assert.rejects(() => client.read(new Uint8Array(16)), Deno.errors.Busy);
+  await writeAll(server, encoder.encode("hi"));
+  assert.equal(await deadline(first, 2000, "first read"), 2);
+  assert.equal(decoder.decode(buf.subarray(0, 2)), "hi");
+  // Reading works again once the first read settled.
+  const again = client.read(buf);
+  await writeAll(server, encoder.encode("yo"));
+  assert.equal(await again, 2);
 });
 
 Deno.test("concurrency: concurrent writes are performed in call order", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const [client, server] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
-    const chunks = Array.from({ length: 48 }, (_, i) => payload(128 * 1024 + i * 997, 500 + i));
-    // Issue every write before any of them settles: most must queue.
-    const writes = chunks.map((c) => client.write(c));
-    const reader = readToEnd(server, 8 * 1024 * 1024);
-    const counts = await deadline(Promise.all(writes), 10000, "queued writes");
-    client.close();
-    const got = await deadline(reader, 10000, "reader");
-    // Each write may be partial (like Deno's), but the bytes it wrote sit in call order.
-    const expected = new Uint8Array(counts.reduce((a, b) => a + b, 0));
-    let off = 0;
-    counts.forEach((n, i) => {
-      assert.ok(n > 0 && n <= chunks[i].length);
-      expected.set(chunks[i].subarray(0, n), off);
-      off += n;
-    });
-    assertBytes(got, expected, "ordered writes");
-    server.close();
-  } finally {
-    listener.close();
-  }
+  using pair = await tcpPair();
+  const { client, server } = pair;
+  const chunks = Array.from({ length: 48 }, (_, i) => seededBytes(128 * 1024 + i * 997, 500 + i));
+  // Issue every write before any of them settles: most must queue.
+  const writes = chunks.map((c) => client.write(c));
+  const reader = readToEnd(server, 8 * 1024 * 1024);
+  const counts = await deadline(Promise.all(writes), 10000, "queued writes");
+  client.close();
+  const got = await deadline(reader, 10000, "reader");
+  // Each write may be partial (like Deno's), but the bytes it wrote sit in call order.
+  const expected = new Uint8Array(counts.reduce((a, b) => a + b, 0));
+  let off = 0;
+  counts.forEach((n, i) => {
+    assert.ok(n > 0 && n <= chunks[i].length);
+    expected.set(chunks[i].subarray(0, n), off);
+    off += n;
+  });
+  assertBytes(got, expected, "ordered writes");
+  server.close();
 });
 
 Deno.test("leaks: no descriptor left after 5,000 connect/close cycles", async () => {
   const listener = listen({ hostname: "127.0.0.1", port: 0, backlog: 1024 });
   const unixPath = `\0bsd-sockets-cycles-${Deno.pid}`;
   const unixListener = listen({ transport: "unix", path: unixPath, backlog: 1024 });
-  const before = countFds();
+  const before = openFdCount();
   const BATCH = 50;
   try {
     for (let done = 0; done < 5000; done += BATCH) {
@@ -743,7 +519,7 @@ Deno.test("leaks: no descriptor left after 5,000 connect/close cycles", async ()
         (await (i % 2 === 1 ? unixListener : listener).accept()).close();
       }
     }
-    assert.equal(countFds(), before);
+    assert.equal(openFdCount(), before);
   } finally {
     listener.close();
     unixListener.close();
@@ -762,7 +538,7 @@ Deno.test("interop: our connect against Deno.listen, addresses agree", async () 
     // Deno's address objects have a null prototype: compare the fields.
     assert.deepEqual(client.localAddr, { ...server.remoteAddr });
     assert.deepEqual(client.remoteAddr, { ...server.localAddr });
-    const data = payload(2 * 1024 * 1024, 42);
+    const data = seededBytes(2 * 1024 * 1024, 42);
     const serverSide = (async () => {
       const got = await readToEnd(server, data.length);
       assertBytes(got, data, "to Deno");
@@ -792,7 +568,7 @@ Deno.test("interop: Deno.connect against our listen, addresses agree (TCP and Un
     assert.deepEqual(server.localAddr, { ...client.remoteAddr });
     assert.deepEqual(server.remoteAddr, { ...client.localAddr });
     const echoing = echo(server);
-    await echoRound(client, payload(3 * 1024 * 1024, 43));
+    await echoRound(client, seededBytes(3 * 1024 * 1024, 43));
     await deadline(echoing, 5000, "our echo");
 
     const [uClient, uServer] = await Promise.all([
@@ -802,7 +578,7 @@ Deno.test("interop: Deno.connect against our listen, addresses agree (TCP and Un
     assert.deepEqual({ ...uClient.remoteAddr }, { transport: "unix", path });
     assert.deepEqual(uServer.localAddr, { transport: "unix", path });
     const uEchoing = echo(uServer);
-    await echoRound(uClient, payload(1024 * 1024, 44));
+    await echoRound(uClient, seededBytes(1024 * 1024, 44));
     await deadline(uEchoing, 5000, "our Unix echo");
   } finally {
     listener.close();
@@ -817,7 +593,7 @@ Deno.test("connect: a closed port rejects ConnectionRefused, a SocketError with 
   const probe = listen({ hostname: "127.0.0.1", port: 0 });
   const port = probe.addr.port;
   probe.close();
-  const before = countFds();
+  const before = openFdCount();
   await assert.rejects(() => connect({ hostname: "127.0.0.1", port }), (e: unknown) => {
     assert.ok(e instanceof Deno.errors.ConnectionRefused, String(e));
     assert.ok(e instanceof SocketError);
@@ -826,7 +602,7 @@ Deno.test("connect: a closed port rejects ConnectionRefused, a SocketError with 
     assert.equal((e as SocketError).syscall, "connect");
     return true;
   });
-  assert.equal(countFds(), before);
+  assert.equal(openFdCount(), before);
 });
 
 Deno.test("connect: a Unix path nobody listens on rejects NotFound (missing) / ConnectionRefused (stale)", async () => {
@@ -889,7 +665,7 @@ async function fullListener(): Promise<{ port: number; close: () => void }> {
 Deno.test("connect: an already-aborted signal rejects with its reason, no fd used", async () => {
   const listener = listen({ hostname: "127.0.0.1", port: 0 });
   try {
-    const before = countFds();
+    const before = openFdCount();
     const ac = new AbortController();
     ac.abort();
     await assert.rejects(
@@ -901,7 +677,7 @@ Deno.test("connect: an already-aborted signal rejects with its reason, no fd use
       () => connect({ port: listener.addr.port, signal: AbortSignal.abort(reason) }),
       (e: unknown) => e === reason,
     );
-    assert.equal(countFds(), before);
+    assert.equal(openFdCount(), before);
   } finally {
     listener.close();
   }
@@ -910,7 +686,7 @@ Deno.test("connect: an already-aborted signal rejects with its reason, no fd use
 Deno.test("connect: a signal aborted mid-connect rejects with its reason and frees the fd", async () => {
   const full = await fullListener();
   try {
-    const before = countFds();
+    const before = openFdCount();
     const ac = new AbortController();
     const reason = new Error("gave up");
     const t0 = performance.now();
@@ -923,7 +699,7 @@ Deno.test("connect: a signal aborted mid-connect rejects with its reason and fre
     clearTimeout(timer);
     const took = performance.now() - t0;
     assert.ok(took >= 90 && took < 1500, `aborted after ${took.toFixed(0)} ms`);
-    assert.equal(countFds(), before);
+    assert.equal(openFdCount(), before);
   } finally {
     full.close();
   }
@@ -932,7 +708,7 @@ Deno.test("connect: a signal aborted mid-connect rejects with its reason and fre
 Deno.test("connect: the timeout option rejects TimedOut; a fast connect clears its timer", async () => {
   const full = await fullListener();
   try {
-    const before = countFds();
+    const before = openFdCount();
     const t0 = performance.now();
     await assert.rejects(
       () => deadline(connect({ port: full.port, timeout: 250 }), 3000, "timed connect"),
@@ -940,7 +716,7 @@ Deno.test("connect: the timeout option rejects TimedOut; a fast connect clears i
     );
     const took = performance.now() - t0;
     assert.ok(took >= 240 && took < 1500, `timed out after ${took.toFixed(0)} ms`);
-    assert.equal(countFds(), before);
+    assert.equal(openFdCount(), before);
   } finally {
     full.close();
   }
@@ -1009,7 +785,7 @@ Deno.test("connect: 'localhost' resolves (listen and connect)", async () => {
 Deno.test("streams: conn.readable.pipeTo(conn.writable) echo with a Deno.connect client; fd released", async () => {
   const listener = listen({ hostname: "127.0.0.1", port: 0 });
   try {
-    const before = countFds();
+    const before = openFdCount();
     const pipes: Promise<void>[] = [];
     const served: Conn[] = [];
     const server = (async () => {
@@ -1019,11 +795,11 @@ Deno.test("streams: conn.readable.pipeTo(conn.writable) echo with a Deno.connect
       }
     })();
     const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-    await echoRound(client, payload(4 * 1024 * 1024, 77));
+    await echoRound(client, seededBytes(4 * 1024 * 1024, 77));
     await deadline(Promise.all(pipes), 5000, "pipeTo");
     assert.equal(served.length, 1);
     assert.ok(served[0].closed, "the server's Conn is closed after the pipe ends");
-    assert.equal(countFds(), before);
+    assert.equal(openFdCount(), before);
     listener.close();
     await server;
   } finally {
@@ -1032,82 +808,64 @@ Deno.test("streams: conn.readable.pipeTo(conn.writable) echo with a Deno.connect
 });
 
 Deno.test("streams: BYOB reader on conn.readable; writable close half-closes", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const [client, server] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
-    const data = payload(1024 * 1024 + 123, 5);
-    const writing = (async () => {
-      const writer = server.writable.getWriter();
-      for (let off = 0; off < data.length; off += 100_000) {
-        await writer.write(data.slice(off, off + 100_000));
-      }
-      await writer.close();
-    })();
-    const reader = client.readable.getReader({ mode: "byob" });
-    const got = new Uint8Array(data.length);
-    let len = 0;
-    let buffer = new ArrayBuffer(4096);
-    for (;;) {
-      const { value, done } = await reader.read(new Uint8Array(buffer));
-      if (done) break;
-      assert.ok(value.byteLength > 0 && value.byteLength <= 4096);
-      got.set(value, len);
-      len += value.byteLength;
-      buffer = value.buffer; // the same memory, handed back
+  using pair = await tcpPair();
+  const { client, server } = pair;
+  const data = seededBytes(1024 * 1024 + 123, 5);
+  const writing = (async () => {
+    const writer = server.writable.getWriter();
+    for (let off = 0; off < data.length; off += 100_000) {
+      await writer.write(data.slice(off, off + 100_000));
     }
-    await deadline(writing, 5000, "writer");
-    assert.equal(len, data.length);
-    assertBytes(got, data, "byob");
-    // The server only half-closed: it can still read what the client sends.
-    await writeAll(client, encoder.encode("tail"));
-    assert.equal(decoder.decode(await readExactly(server, 4)), "tail");
-    reader.releaseLock();
-    client.close();
-    server.close();
-  } finally {
-    listener.close();
+    await writer.close();
+  })();
+  const reader = client.readable.getReader({ mode: "byob" });
+  const got = new Uint8Array(data.length);
+  let len = 0;
+  let buffer = new ArrayBuffer(4096);
+  for (;;) {
+    const { value, done } = await reader.read(new Uint8Array(buffer));
+    if (done) break;
+    assert.ok(value.byteLength > 0 && value.byteLength <= 4096);
+    got.set(value, len);
+    len += value.byteLength;
+    buffer = value.buffer; // the same memory, handed back
   }
+  await deadline(writing, 5000, "writer");
+  assert.equal(len, data.length);
+  assertBytes(got, data, "byob");
+  // The server only half-closed: it can still read what the client sends.
+  await writeAll(client, encoder.encode("tail"));
+  assert.equal(decoder.decode(await readExactly(server, 4)), "tail");
+  reader.releaseLock();
 });
 
 // ---------------------------------------------------------------- options
 
 Deno.test("options: setNoDelay and setKeepAlive read back through getOption", async () => {
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const [client, server] = await Promise.all([
-      connect({ port: listener.addr.port }),
-      listener.accept(),
-    ]);
-    for (const conn of [client, server]) {
-      conn.setNoDelay(true);
-      assert.equal(conn.getOption("TCP_NODELAY"), true);
-      conn.setNoDelay(false);
-      assert.equal(conn.getOption("TCP_NODELAY"), false);
-      conn.setNoDelay();
-      assert.equal(conn.getOption("TCP_NODELAY"), true);
+  using pair = await tcpPair();
+  const { client, server } = pair;
+  for (const conn of [client, server]) {
+    conn.setNoDelay(true);
+    assert.equal(conn.getOption("TCP_NODELAY"), true);
+    conn.setNoDelay(false);
+    assert.equal(conn.getOption("TCP_NODELAY"), false);
+    conn.setNoDelay();
+    assert.equal(conn.getOption("TCP_NODELAY"), true);
 
-      conn.setKeepAlive(true);
-      assert.equal(conn.getOption("SO_KEEPALIVE"), true);
-      conn.setKeepAlive(false);
-      assert.equal(conn.getOption("SO_KEEPALIVE"), false);
-      conn.setKeepAlive();
-      assert.equal(conn.getOption("SO_KEEPALIVE"), true);
-      conn.setKeepAlive(false);
-      conn.setKeepAlive({ time: 45, interval: 7, retries: 4 });
-      assert.equal(conn.getOption("SO_KEEPALIVE"), true);
-      assert.equal(conn.getOption("TCP_KEEPIDLE"), 45);
-      assert.equal(conn.getOption("TCP_KEEPINTVL"), 7);
-      assert.equal(conn.getOption("TCP_KEEPCNT"), 4);
-    }
-    // Still a working connection.
-    await writeAll(client, encoder.encode("x"));
-    assert.equal(decoder.decode(await readExactly(server, 1)), "x");
-    client.close();
-    server.close();
-  } finally {
-    listener.close();
+    conn.setKeepAlive(true);
+    assert.equal(conn.getOption("SO_KEEPALIVE"), true);
+    conn.setKeepAlive(false);
+    assert.equal(conn.getOption("SO_KEEPALIVE"), false);
+    conn.setKeepAlive();
+    assert.equal(conn.getOption("SO_KEEPALIVE"), true);
+    conn.setKeepAlive(false);
+    conn.setKeepAlive({ time: 45, interval: 7, retries: 4 });
+    assert.equal(conn.getOption("SO_KEEPALIVE"), true);
+    assert.equal(conn.getOption("TCP_KEEPIDLE"), 45);
+    assert.equal(conn.getOption("TCP_KEEPINTVL"), 7);
+    assert.equal(conn.getOption("TCP_KEEPCNT"), 4);
   }
+  // Still a working connection.
+  await writeAll(client, encoder.encode("x"));
+  assert.equal(decoder.decode(await readExactly(server, 1)), "x");
 });
