@@ -9,6 +9,7 @@
 
 import assert from "@assert";
 import * as K from "../ffi/constants.ts";
+import * as L from "../ffi/constants_linux.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -361,7 +362,7 @@ Deno.test("PF_* equal AF_*; INADDR_*; SHUT_*; MSG_*; POLL* and EPOLL* agree", ()
   assert.ok(K.EAI_NONAME < 0 && K.EAI_AGAIN < 0 && K.EAI_SYSTEM < 0);
   // Every exported constant is an integer that survives a C int / unsigned int.
   for (const [name, value] of Object.entries(K)) {
-    if (name === "ERRNO") continue;
+    if (name === "ERRNO" || name === "LINUX_CONSTANTS" || name === "LINUX_ERRNO") continue;
     assert.ok(Number.isInteger(value), name);
     assert.ok((value as number) >= -0x80000000 && (value as number) <= 0xffffffff, name);
   }
@@ -473,5 +474,26 @@ Deno.test("u32 lengths reach the kernel exactly: send/recv move exactly n bytes 
   } finally {
     close(sv[0]);
     close(sv[1]);
+  }
+});
+
+// ---------------------------------------------------------------------------
+// The common / Linux-only split
+
+Deno.test("constants.ts exports every name of the Linux tables, with the table's value", () => {
+  const exported = K as unknown as Record<string, number>;
+  for (const [name, value] of Object.entries({ ...L.LINUX_CONSTANTS, ...L.LINUX_ERRNO })) {
+    assert.equal(exported[name], value, name);
+  }
+  assert.deepEqual(ERRNO, L.LINUX_ERRNO);
+  // Linux-only names come from constants_linux.ts; the common ones do not.
+  const linuxOnly = L as unknown as Record<string, number>;
+  for (
+    const name of ["AF_NETLINK", "SOCK_NONBLOCK", "EPOLLIN", "EFD_CLOEXEC", "TCP_CORK", "ENOKEY"]
+  ) {
+    assert.equal(linuxOnly[name], exported[name], name);
+  }
+  for (const name of ["AF_INET", "SOCK_STREAM", "SOL_SOCKET", "MSG_PEEK", "POLLIN", "EAGAIN"]) {
+    assert.equal(name in L, false, name);
   }
 });
