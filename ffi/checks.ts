@@ -20,6 +20,8 @@ const getTypedArrayName = intrinsicGetter(Symbol.toStringTag);
 const getBuffer = intrinsicGetter("buffer");
 const getByteOffset = intrinsicGetter("byteOffset");
 const apply = Reflect.apply;
+const isInteger = Number.isInteger;
+const U8 = Uint8Array;
 
 /**
  * The true byte length of a genuine `Uint8Array` (0 when detached or out of
@@ -65,7 +67,7 @@ export function byteLengthOf(value: unknown, name: string): number {
 export function plainView(value: unknown, name: string): Uint8Array {
   const length = byteLengthOf(value, name);
   if (length === 0) return new Uint8Array(0); // also a detached or out-of-bounds view
-  return new Uint8Array(
+  return new U8(
     apply(getBuffer, value, []) as ArrayBufferLike,
     apply(getByteOffset, value, []) as number,
     length,
@@ -85,19 +87,27 @@ export function plainView(value: unknown, name: string): Uint8Array {
 export const MAX_IO_COUNT = 0x7ffff000;
 
 /**
- * Checks that `value` is an integer in `min..max`.
+ * Checks that `value` is an integer in `min..max`. Only a primitive number
+ * passes: nothing is coerced, so no `valueOf` or `Symbol.toPrimitive` of the
+ * caller's runs. `-0` is an integer like `0` and comes back as `0`, because
+ * Deno's FFI refuses `-0` for its integer types with a message that names
+ * no argument.
+ *
+ * Callers must pass on the returned value, not `value`: it is the one that
+ * was checked (and normalised).
  *
  * @param value the argument.
  * @param name its name, for the message.
  * @param min smallest allowed value.
  * @param max largest allowed value.
- * @returns `value`, typed as a number.
+ * @returns `value`, typed as a number (`0` for `-0`).
  * @throws {TypeError} when `value` is not a number.
  * @throws {RangeError} when it is not an integer in range.
  * @example
  * ```ts
  * import { checkInteger } from "./checks.ts";
  * checkInteger(80, "port", 0, 65535); // 80
+ * Object.is(checkInteger(-0, "port", 0, 65535), 0); // true
  * ```
  */
 export function checkInteger(
@@ -109,12 +119,12 @@ export function checkInteger(
   if (typeof value !== "number") {
     throw new TypeError(`${name} must be a number, got ${describe(value)}`);
   }
-  if (!Number.isInteger(value) || value < min || value > max) {
+  if (!isInteger(value) || value < min || value > max) {
     throw new RangeError(
       `${name} must be an integer in ${min}..${max}, got ${value}`,
     );
   }
-  return value;
+  return value + 0; // -0 + 0 is +0
 }
 
 /**
@@ -173,13 +183,15 @@ export function checkBytes(buffer: unknown, name: string): Uint8Array {
 /**
  * Checks a length argument against the buffers it describes: an integer,
  * not negative, and no larger than any buffer's `byteLength` (a detached
- * buffer has `byteLength` 0).
+ * buffer has `byteLength` 0). `n` must be a primitive number: it is never
+ * coerced, so no code of the caller's runs between measuring the buffers
+ * and calling libc. `-0` comes back as `0`.
  *
  * @param n the length (defaults to the smallest buffer's length when undefined).
  * @param name the argument name.
  * @param buffers the buffers the length applies to, as `[name, buffer]`.
- * @returns the checked length.
- * @throws {TypeError} when `n` is not a number.
+ * @returns the checked length: hand this value to libc, not `n`.
+ * @throws {TypeError} when `n` is not a number or a buffer not a `Uint8Array`.
  * @throws {RangeError} when `n` is negative, fractional, NaN, or too long.
  * @example
  * ```ts
@@ -192,28 +204,65 @@ export function checkLength(
   name: string,
   ...buffers: [string, Uint8Array][]
 ): number {
+  if (buffers.length === 1) return checkLength1(n, name, buffers[0][0], buffers[0][1]);
   let limit = Number.MAX_SAFE_INTEGER;
   const lengths: number[] = [];
   for (const [bufferName, b] of buffers) {
     const length = byteLengthOf(b, bufferName);
     lengths.push(length);
-    limit = Math.min(limit, length);
+    if (length < limit) limit = length;
   }
   if (n === undefined) return limit;
-  if (typeof n !== "number") {
-    throw new TypeError(`${name} must be a number, got ${describe(n)}`);
-  }
-  if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
-  }
+  checkCount(n, name);
   for (let i = 0; i < buffers.length; i++) {
-    if (n > lengths[i]) {
+    if ((n as number) > lengths[i]) {
       throw new RangeError(
         `${name} (${n}) is larger than ${buffers[i][0]}.byteLength (${lengths[i]})`,
       );
     }
   }
-  return n;
+  return (n as number) + 0;
+}
+
+/**
+ * {@linkcode checkLength} for one buffer, without the rest-argument arrays:
+ * the I/O wrappers call it on every read and write.
+ *
+ * @param n the length (defaults to `buffer`'s length when undefined).
+ * @param name the argument name.
+ * @param bufferName the buffer's argument name.
+ * @param buffer the buffer the length applies to.
+ * @returns the checked length: hand this value to libc, not `n`.
+ * @throws {TypeError} when `n` is not a number or `buffer` not a `Uint8Array`.
+ * @throws {RangeError} when `n` is negative, fractional, NaN, or too long.
+ * @example
+ * ```ts
+ * import { checkLength1 } from "./checks.ts";
+ * checkLength1(undefined, "n", "buf", new Uint8Array(8)); // 8
+ * ```
+ */
+export function checkLength1(
+  n: unknown,
+  name: string,
+  bufferName: string,
+  buffer: unknown,
+): number {
+  const length = byteLengthOf(buffer, bufferName);
+  if (n === undefined) return length;
+  checkCount(n, name);
+  if ((n as number) > length) {
+    throw new RangeError(`${name} (${n}) is larger than ${bufferName}.byteLength (${length})`);
+  }
+  return (n as number) + 0;
+}
+
+function checkCount(n: unknown, name: string): void {
+  if (typeof n !== "number") {
+    throw new TypeError(`${name} must be a number, got ${describe(n)}`);
+  }
+  if (!isInteger(n) || n < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
+  }
 }
 
 /**
@@ -221,19 +270,29 @@ export function checkLength(
  * `len` is a `Uint32Array` of at least one element whose first element, the
  * capacity handed to the kernel, is no larger than `buffer.byteLength`.
  *
+ * `len[0]` is read exactly once. The cell may live in a `SharedArrayBuffer`
+ * that another thread writes at any moment, so a value read for the check
+ * and read again for the kernel could differ: the kernel would then be told
+ * the buffer is larger than it is. The one value read is checked and copied
+ * into a private cell, and the kernel is given that cell, never `len`.
+ *
  * @param buffer the struct buffer (may be null together with `len`).
  * @param len the length cell.
  * @param what the call, for messages.
  * @param bufferName the buffer argument's name, for messages.
  * @param lenName the cell argument's name, for messages.
  * @returns a private cell holding the checked capacity, to hand to the
- *   kernel instead of `len` (copy its value back to `len` after the call),
- *   or null when both are null.
+ *   kernel instead of `len` (copy its value back to `len` after the call,
+ *   before any other call of this function reuses it), or null when both
+ *   are null.
  * @throws {TypeError | RangeError} when they do not match.
  * @example
  * ```ts
  * import { checkLengthCell } from "./checks.ts";
- * checkLengthCell(new Uint8Array(16), new Uint32Array([16]), "accept");
+ * const len = new Uint32Array([16]);
+ * const cell = checkLengthCell(new Uint8Array(16), len, "accept")!;
+ * cell !== len; // true: the kernel gets a copy
+ * cell[0]; // 16
  * ```
  */
 export function checkLengthCell(
@@ -254,17 +313,18 @@ export function checkLengthCell(
   ) {
     throw new TypeError(`${what}: ${lenName} must be a Uint32Array of at least one element`);
   }
-  if (len[0] > capacity) {
+  const requested = len[0]; // the only read of the caller's cell
+  if (requested > capacity) {
     throw new RangeError(
-      `${what}: ${lenName} (${len[0]}) is larger than ${bufferName}.byteLength (${capacity})`,
+      `${what}: ${lenName} (${requested}) is larger than ${bufferName}.byteLength (${capacity})`,
     );
   }
-  // The kernel gets a private copy of the checked capacity: a cell in
-  // shared memory could otherwise be raised by another thread after the check.
-  privateCell[0] = capacity < len[0] ? capacity : len[0];
+  privateCell[0] = requested;
   return privateCell;
 }
 
+// One cell for every call: each is used between its check and the
+// synchronous libc call right after it, with no caller code in between.
 const privateCell = new Uint32Array(1);
 
 /**

@@ -4,7 +4,11 @@
  *
  * - every argument is checked before libc is called (a length is never
  *   larger than its buffer; a `socklen_t *` is a `Uint32Array` cell whose
- *   capacity fits the address buffer), and
+ *   capacity fits the address buffer), and libc gets exactly the values
+ *   that were checked: scalars are primitives (never coerced, so no
+ *   `valueOf` of the caller's runs), buffers are measured last, right
+ *   before the call, and a length cell is read once into a private copy
+ *   that the kernel gets instead of the caller's cell, and
  * - a call that returns -1 throws {@linkcode SocketError} with the errno
  *   read right after it. `EINTR` is retried where POSIX allows it (not for
  *   `close` or `connect`).
@@ -22,7 +26,7 @@ import {
   checkInt,
   checkInt32Array,
   checkInteger,
-  checkLength,
+  checkLength1,
   checkLengthCell,
   MAX_IO_COUNT,
 } from "./checks.ts";
@@ -83,14 +87,11 @@ export function socket(domain: number, type: number, protocol = 0): number {
  * ```
  */
 export function socketpair(domain: number, type: number, protocol: number, sv: Int32Array): void {
+  const d = checkInt(domain, "domain");
+  const t = checkInt(type, "type");
+  const p = checkInt(protocol, "protocol");
   checkInt32Array(sv, "sv", 2);
-  const r = libc().socketpair(
-    checkInt(domain, "domain"),
-    checkInt(type, "type"),
-    checkInt(protocol, "protocol"),
-    sv,
-  );
-  if (r === -1) fail("socketpair");
+  if (libc().socketpair(d, t, p, sv) === -1) fail("socketpair");
 }
 
 /**
@@ -110,10 +111,9 @@ export function socketpair(domain: number, type: number, protocol: number, sv: I
  * ```
  */
 export function bind(fd: number, addr: Uint8Array, addrlen?: number): void {
-  checkFd(fd);
-  checkBytes(addr, "addr");
-  const len = checkLength(addrlen, "addrlen", ["addr", addr]);
-  if (libc().bind(fd, addr, len) === -1) fail("bind");
+  const f = checkFd(fd);
+  const len = checkLength1(addrlen, "addrlen", "addr", addr);
+  if (libc().bind(f, addr, len) === -1) fail("bind");
 }
 
 /**
@@ -131,8 +131,8 @@ export function bind(fd: number, addr: Uint8Array, addrlen?: number): void {
  * ```
  */
 export function listen(fd: number, backlog: number = SOMAXCONN): void {
-  checkFd(fd);
-  if (libc().listen(fd, checkInt(backlog, "backlog")) === -1) fail("listen");
+  const f = checkFd(fd);
+  if (libc().listen(f, checkInt(backlog, "backlog")) === -1) fail("listen");
 }
 
 /**
@@ -185,14 +185,16 @@ export function accept4(
   addrlen: Uint32Array | null,
   flags: number,
 ): number {
-  checkFd(fd);
-  checkInt(flags, "flags");
+  const f = checkFd(fd);
+  const fl = checkInt(flags, "flags");
   const cell = checkLengthCell(addr, addrlen, "accept");
   const c = libc();
   let r: number;
-  do r = c.accept4(fd, addr, cell, flags); while (r === -1 && errno() === EINTR);
+  do r = c.accept4(f, addr, cell, fl); while (r === -1 && errno() === EINTR);
+  // The kernel's answer, as C leaves it: larger than the capacity when the
+  // address was truncated. It is only ever read back from the private cell.
   if (cell !== null) addrlen![0] = cell[0];
-  if (r === -1) fail(flags === 0 ? "accept" : "accept4");
+  if (r === -1) fail(fl === 0 ? "accept" : "accept4");
   return r;
 }
 
@@ -214,10 +216,9 @@ export function accept4(
  * ```
  */
 export function connect(fd: number, addr: Uint8Array, addrlen?: number): void {
-  checkFd(fd);
-  checkBytes(addr, "addr");
-  const len = checkLength(addrlen, "addrlen", ["addr", addr]);
-  if (libc().connect(fd, addr, len) === -1) fail("connect");
+  const f = checkFd(fd);
+  const len = checkLength1(addrlen, "addrlen", "addr", addr);
+  if (libc().connect(f, addr, len) === -1) fail("connect");
 }
 
 /**
@@ -238,12 +239,11 @@ export function connect(fd: number, addr: Uint8Array, addrlen?: number): void {
  * ```
  */
 export function read(fd: number, buf: Uint8Array, n?: number): number {
-  checkFd(fd);
-  checkBytes(buf, "buf");
-  const len = ioCount(checkLength(n, "n", ["buf", buf]));
+  const f = checkFd(fd);
+  const len = ioCount(checkLength1(n, "n", "buf", buf));
   const c = libc();
   let r: number;
-  do r = c.read(fd, buf, len); while (r === -1 && errno() === EINTR);
+  do r = c.read(f, buf, len); while (r === -1 && errno() === EINTR);
   if (r === -1) fail("read");
   return r;
 }
@@ -268,12 +268,11 @@ export function read(fd: number, buf: Uint8Array, n?: number): number {
  * ```
  */
 export function write(fd: number, buf: Uint8Array, n?: number): number {
-  checkFd(fd);
-  checkBytes(buf, "buf");
-  const len = ioCount(checkLength(n, "n", ["buf", buf]));
+  const f = checkFd(fd);
+  const len = ioCount(checkLength1(n, "n", "buf", buf));
   const c = libc();
   let r: number;
-  do r = c.write(fd, buf, len); while (r === -1 && errno() === EINTR);
+  do r = c.write(f, buf, len); while (r === -1 && errno() === EINTR);
   if (r === -1) fail("write");
   return r;
 }
@@ -295,13 +294,12 @@ export function write(fd: number, buf: Uint8Array, n?: number): number {
  * ```
  */
 export function send(fd: number, buf: Uint8Array, n?: number, flags = 0): number {
-  checkFd(fd);
-  checkBytes(buf, "buf");
-  const len = ioCount(checkLength(n, "n", ["buf", buf]));
-  checkInt(flags, "flags");
+  const f = checkFd(fd);
+  const fl = checkInt(flags, "flags");
+  const len = ioCount(checkLength1(n, "n", "buf", buf));
   const c = libc();
   let r: number;
-  do r = c.send(fd, buf, len, flags); while (r === -1 && errno() === EINTR);
+  do r = c.send(f, buf, len, fl); while (r === -1 && errno() === EINTR);
   if (r === -1) fail("send");
   return r;
 }
@@ -324,13 +322,12 @@ export function send(fd: number, buf: Uint8Array, n?: number, flags = 0): number
  * ```
  */
 export function recv(fd: number, buf: Uint8Array, n?: number, flags = 0): number {
-  checkFd(fd);
-  checkBytes(buf, "buf");
-  const len = ioCount(checkLength(n, "n", ["buf", buf]));
-  checkInt(flags, "flags");
+  const f = checkFd(fd);
+  const fl = checkInt(flags, "flags");
+  const len = ioCount(checkLength1(n, "n", "buf", buf));
   const c = libc();
   let r: number;
-  do r = c.recv(fd, buf, len, flags); while (r === -1 && errno() === EINTR);
+  do r = c.recv(f, buf, len, fl); while (r === -1 && errno() === EINTR);
   if (r === -1) fail("recv");
   return r;
 }
@@ -362,20 +359,16 @@ export function sendto(
   addr: Uint8Array | null,
   addrlen?: number,
 ): number {
-  checkFd(fd);
-  checkBytes(buf, "buf");
-  const len = checkLength(n, "n", ["buf", buf]);
-  checkInt(flags, "flags");
-  let alen = 0;
-  if (addr !== null) {
-    checkBytes(addr, "addr");
-    alen = checkLength(addrlen, "addrlen", ["addr", addr]);
-  } else if (addrlen !== undefined && addrlen !== 0) {
+  const f = checkFd(fd);
+  const fl = checkInt(flags, "flags");
+  if (addr === null && addrlen !== undefined && addrlen !== 0) {
     throw new RangeError("addrlen must be 0 when addr is null");
   }
+  const len = ioCount(checkLength1(n, "n", "buf", buf));
+  const alen = addr === null ? 0 : checkLength1(addrlen, "addrlen", "addr", addr);
   const c = libc();
   let r: number;
-  do r = c.sendto(fd, buf, ioCount(len), flags, addr, alen); while (r === -1 && errno() === EINTR);
+  do r = c.sendto(f, buf, len, fl, addr, alen); while (r === -1 && errno() === EINTR);
   if (r === -1) fail("sendto");
   return r;
 }
@@ -407,16 +400,13 @@ export function recvfrom(
   addr: Uint8Array | null = null,
   addrlen: Uint32Array | null = null,
 ): number {
-  checkFd(fd);
-  checkBytes(buf, "buf");
-  const len = checkLength(n, "n", ["buf", buf]);
-  checkInt(flags, "flags");
+  const f = checkFd(fd);
+  const fl = checkInt(flags, "flags");
+  const len = ioCount(checkLength1(n, "n", "buf", buf));
   const cell = checkLengthCell(addr, addrlen, "recvfrom");
   const c = libc();
   let r: number;
-  do r = c.recvfrom(fd, buf, ioCount(len), flags, addr, cell); while (
-    r === -1 && errno() === EINTR
-  );
+  do r = c.recvfrom(f, buf, len, fl, addr, cell); while (r === -1 && errno() === EINTR);
   if (cell !== null) addrlen![0] = cell[0];
   if (r === -1) fail("recvfrom");
   return r;
@@ -436,8 +426,7 @@ export function recvfrom(
  * ```
  */
 export function close(fd: number): void {
-  checkFd(fd);
-  if (libc().close(fd) === -1) {
+  if (libc().close(checkFd(fd)) === -1) {
     const e = errno();
     if (e !== EINTR) throw new SocketError(e, "close");
   }
@@ -457,8 +446,8 @@ export function close(fd: number): void {
  * ```
  */
 export function shutdown(fd: number, how: number): void {
-  checkFd(fd);
-  if (libc().shutdown(fd, checkInt(how, "how")) === -1) fail("shutdown");
+  const f = checkFd(fd);
+  if (libc().shutdown(f, checkInt(how, "how")) === -1) fail("shutdown");
 }
 
 /**
@@ -485,12 +474,11 @@ export function setsockopt(
   optval: Uint8Array,
   optlen?: number,
 ): void {
-  checkFd(fd);
-  checkInt(level, "level");
-  checkInt(optname, "optname");
-  checkBytes(optval, "optval");
-  const len = checkLength(optlen, "optlen", ["optval", optval]);
-  if (libc().setsockopt(fd, level, optname, optval, len) === -1) fail("setsockopt");
+  const f = checkFd(fd);
+  const lv = checkInt(level, "level");
+  const name = checkInt(optname, "optname");
+  const len = checkLength1(optlen, "optlen", "optval", optval);
+  if (libc().setsockopt(f, lv, name, optval, len) === -1) fail("setsockopt");
 }
 
 /**
@@ -520,13 +508,16 @@ export function getsockopt(
   optval: Uint8Array,
   optlen: Uint32Array,
 ): number {
-  checkFd(fd);
-  checkInt(level, "level");
-  checkInt(optname, "optname");
-  checkBytes(optval, "optval");
+  const f = checkFd(fd);
+  const lv = checkInt(level, "level");
+  const name = checkInt(optname, "optname");
+  checkBytes(optval, "optval"); // null is no option buffer, unlike accept's null address
   const cell = checkLengthCell(optval, optlen, "getsockopt", "optval", "optlen")!;
-  if (libc().getsockopt(fd, level, optname, optval, cell) === -1) fail("getsockopt");
-  return optlen[0] = cell[0];
+  const r = libc().getsockopt(f, lv, name, optval, cell);
+  // Also on failure: for ERANGE (SO_PEERSEC) the kernel leaves the size it needs.
+  const answer = optlen[0] = cell[0];
+  if (r === -1) fail("getsockopt");
+  return answer;
 }
 
 /**
@@ -548,10 +539,10 @@ export function getsockopt(
  * ```
  */
 export function getsockname(fd: number, addr: Uint8Array, addrlen: Uint32Array): void {
-  checkFd(fd);
-  checkBytes(addr, "addr");
+  const f = checkFd(fd);
+  checkBytes(addr, "addr"); // null is not "no address" here
   const cell = checkLengthCell(addr, addrlen, "getsockname")!;
-  if (libc().getsockname(fd, addr, cell) === -1) fail("getsockname");
+  if (libc().getsockname(f, addr, cell) === -1) fail("getsockname");
   addrlen[0] = cell[0];
 }
 
@@ -571,10 +562,10 @@ export function getsockname(fd: number, addr: Uint8Array, addrlen: Uint32Array):
  * ```
  */
 export function getpeername(fd: number, addr: Uint8Array, addrlen: Uint32Array): void {
-  checkFd(fd);
-  checkBytes(addr, "addr");
+  const f = checkFd(fd);
+  checkBytes(addr, "addr"); // null is not "no address" here
   const cell = checkLengthCell(addr, addrlen, "getpeername")!;
-  if (libc().getpeername(fd, addr, cell) === -1) fail("getpeername");
+  if (libc().getpeername(f, addr, cell) === -1) fail("getpeername");
   addrlen[0] = cell[0];
 }
 
@@ -597,15 +588,15 @@ export function getpeername(fd: number, addr: Uint8Array, addrlen: Uint32Array):
  * ```
  */
 export function fcntl(fd: number, cmd: number, arg = 0): number {
-  checkFd(fd);
-  checkInt(cmd, "cmd");
-  checkInt(arg, "arg");
-  if (cmd !== F_GETFL && cmd !== F_SETFL && cmd !== F_GETFD && cmd !== F_SETFD) {
+  const f = checkFd(fd);
+  const command = checkInt(cmd, "cmd");
+  const value = checkInt(arg, "arg");
+  if (command !== F_GETFL && command !== F_SETFL && command !== F_GETFD && command !== F_SETFD) {
     throw new RangeError(
-      `fcntl: cmd must be F_GETFL, F_SETFL, F_GETFD or F_SETFD (the others take pointers or have other contracts), got ${cmd}`,
+      `fcntl: cmd must be F_GETFL, F_SETFL, F_GETFD or F_SETFD (the others take pointers or have other contracts), got ${command}`,
     );
   }
-  const r = libc().fcntl(fd, cmd, arg);
+  const r = libc().fcntl(f, command, value);
   if (r === -1) fail("fcntl");
   return r;
 }
@@ -626,8 +617,9 @@ export function fcntl(fd: number, cmd: number, arg = 0): number {
  * ```
  */
 export function pipe2(fds: Int32Array, flags = 0): void {
+  const fl = checkInt(flags, "flags");
   checkInt32Array(fds, "fds", 2);
-  if (libc().pipe2(fds, checkInt(flags, "flags")) === -1) fail("pipe2");
+  if (libc().pipe2(fds, fl) === -1) fail("pipe2");
 }
 
 /**
@@ -649,24 +641,25 @@ export function pipe2(fds: Int32Array, flags = 0): void {
  * ```
  */
 export function poll(fds: Uint8Array, nfds: number, timeout: number): number {
-  checkBytes(fds, "fds");
-  checkInteger32Count(fds, nfds);
-  checkInt(timeout, "timeout");
+  const t = checkInt(timeout, "timeout");
+  const count = checkPollCount(fds, nfds);
   const c = libc();
   let r: number;
-  do r = c.poll(fds, nfds, timeout); while (r === -1 && errno() === EINTR);
+  do r = c.poll(fds, count, t); while (r === -1 && errno() === EINTR);
   if (r === -1) fail("poll");
   return r;
 }
 
-function checkInteger32Count(fds: Uint8Array, nfds: number): void {
-  // The true length (a redefined fds.byteLength must not let poll write revents past fds),
-  // and nfds itself: checkLength would let `undefined` through as "the default".
+function checkPollCount(fds: Uint8Array, nfds: number): number {
+  // nfds itself (checkLength would let `undefined` through as "the default"),
+  // then the true length: a redefined fds.byteLength must not let poll write
+  // revents past fds.
+  const count = checkInteger(nfds, "nfds", 0, 0xffffffff);
   const capacity = byteLengthOf(fds, "fds");
-  checkInteger(nfds, "nfds", 0, 0xffffffff);
-  if (nfds * 8 > capacity) {
-    throw new RangeError(`nfds (${nfds}) needs ${nfds * 8} bytes, fds holds ${capacity}`);
+  if (count * 8 > capacity) {
+    throw new RangeError(`nfds (${count}) needs ${count * 8} bytes, fds holds ${capacity}`);
   }
+  return count;
 }
 
 /**
@@ -687,8 +680,7 @@ function checkInteger32Count(fds: Uint8Array, nfds: number): void {
  * ```
  */
 export async function pollAsync(fds: Uint8Array, nfds: number, timeout: number): Promise<number> {
-  checkBytes(fds, "fds");
-  checkInteger32Count(fds, nfds);
-  checkInt(timeout, "timeout");
-  return await libc().poll_blocking(fds, nfds, timeout);
+  const t = checkInt(timeout, "timeout");
+  const count = checkPollCount(fds, nfds);
+  return await libc().poll_blocking(fds, count, t);
 }
