@@ -14,12 +14,11 @@ import { ADDRINFO } from "./structs.ts";
  * One entry of a `getaddrinfo` result.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type AddrInfo, getaddrinfo } from "./resolve.ts";
  * import { AF_INET } from "./constants.ts";
- * import { sockaddr_in } from "./structs.ts";
  * const [info]: AddrInfo[] = await getaddrinfo("127.0.0.1", "80", { family: AF_INET });
- * sockaddr_in.decode(info.address).sin_port; // 80
+ * new DataView(info.address.buffer).getUint16(2); // 80: sin_port, network order
  * ```
  */
 export interface AddrInfo {
@@ -39,7 +38,7 @@ export interface AddrInfo {
  * Hints for {@linkcode getaddrinfo}; every field defaults to 0 (any).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type AddrInfoHints, getaddrinfo } from "./resolve.ts";
  * import { AF_UNSPEC, AI_PASSIVE, SOCK_STREAM } from "./constants.ts";
  * const hints: AddrInfoHints = { flags: AI_PASSIVE, family: AF_UNSPEC, socktype: SOCK_STREAM };
@@ -61,12 +60,13 @@ export interface AddrInfoHints {
  * A failed `getaddrinfo`: `code` is the `EAI_*` value, `message` from `gai_strerror`.
  *
  * @example
- * ```ts ignore
- * import { AddrInfoError, getaddrinfo } from "./mod.ts";
+ * ```ts
+ * import { AddrInfoError, AI_NUMERICHOST, getaddrinfo } from "./mod.ts";
  * try {
- *   await getaddrinfo("no-such-host.invalid", null);
+ *   // AI_NUMERICHOST: a name fails at once, without any DNS query.
+ *   await getaddrinfo("example", null, { flags: AI_NUMERICHOST });
  * } catch (e) {
- *   if (e instanceof AddrInfoError) console.log(e.code); // -2 (EAI_NONAME)
+ *   if (e instanceof AddrInfoError) console.log(e.code); // an EAI_* code
  * }
  * ```
  */
@@ -107,9 +107,14 @@ function cStringBytes(value: string, name: string): Uint8Array {
  * `getaddrinfo(3)`: resolves a host name and/or service to socket addresses.
  * Runs on a helper thread; the result list is copied out and freed.
  *
+ * A lookup cannot be cancelled once it runs: with `signal`, an abort
+ * rejects at once with `signal.reason`, and the lookup, left to finish on
+ * its thread, frees its result list when it lands.
+ *
  * @param node a host name or numeric address, or null.
  * @param service a port number or service name, or null.
  * @param hints optional filters.
+ * @param signal rejects the lookup early when aborted.
  * @returns the addresses, in the resolver's order.
  * @throws {AddrInfoError} when the name cannot be resolved.
  * @throws {TypeError | RangeError} on bad arguments (NUL bytes, over-long names).
@@ -120,14 +125,30 @@ function cStringBytes(value: string, name: string): Uint8Array {
  * first.family; // AF_INET
  * ```
  */
-export async function getaddrinfo(
+export function getaddrinfo(
   node: string | null,
   service: string | null,
   hints: AddrInfoHints = {},
+  signal?: AbortSignal,
 ): Promise<AddrInfo[]> {
-  const args = prepare(node, service, hints);
-  const rc = await libc().getaddrinfo(args.node, args.service, args.hints, args.result);
-  return collect(rc, node, args.result);
+  try {
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError("signal must be an AbortSignal");
+    }
+    signal?.throwIfAborted();
+    const args = prepare(node, service, hints);
+    // The closure keeps the argument buffers alive while the helper thread reads them.
+    const lookup = libc().getaddrinfo(args.node, args.service, args.hints, args.result)
+      .then((rc) => collect(rc, node, args.result));
+    if (signal === undefined) return lookup;
+    return new Promise<AddrInfo[]>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      lookup.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /**

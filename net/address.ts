@@ -8,8 +8,10 @@
 import { checkInteger } from "../ffi/checks.ts";
 import { AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC } from "../ffi/constants.ts";
 import { inet_ntop, inet_pton } from "../ffi/convert.ts";
-import { type AddrInfo, getaddrinfo, getaddrinfoSync } from "../ffi/resolve.ts";
+import { type AddrInfo, AddrInfoError, getaddrinfo, getaddrinfoSync } from "../ffi/resolve.ts";
 import { SUN_PATH_SIZE } from "../ffi/structs.ts";
+import { validateHostname } from "./hostname.ts";
+import { checkNet, checkNetAddress } from "./permissions.ts";
 
 /** A resolved IP endpoint: family, 4 or 16 address bytes, port. */
 export interface IpEndpoint {
@@ -43,17 +45,28 @@ function unbracket(hostname: string): string {
 }
 
 /**
- * Parses a numeric IPv4 or IPv6 address (with optional brackets and
- * `%scope`), without any lookup.
+ * Parses a numeric IPv4 or IPv6 address (IPv6 with optional brackets and
+ * `%scope`), without any lookup. Only the strict forms count: `127.1` or
+ * `0x7f000001` are names (libc resolves them), `[127.0.0.1]` and anything
+ * holding a NUL are not addresses at all.
  *
  * @param hostname the text.
  * @returns family and bytes, or null when it is not a numeric address.
+ * @example
+ * ```ts
+ * import { parseNumericHost } from "./address.ts";
+ * parseNumericHost("[::1]")?.family; // 10 (AF_INET6)
+ * parseNumericHost("[127.0.0.1]"); // null
+ * ```
  */
 export function parseNumericHost(
   hostname: string,
 ): { family: number; address: Uint8Array; scopeId?: number } | null {
+  // inet_pton reads a C string: "127.0.0.1\0.evil" would be 127.0.0.1.
+  if (typeof hostname !== "string" || hostname.includes("\0")) return null;
   const host = unbracket(hostname);
-  const v4 = inet_pton(AF_INET, host);
+  const bracketed = host !== hostname;
+  const v4 = bracketed ? null : inet_pton(AF_INET, host);
   if (v4) return { family: AF_INET, address: v4 };
   let text = host;
   let scopeId: number | undefined;
@@ -75,27 +88,49 @@ export function parseNumericHost(
 }
 
 /**
- * Resolves a host name to IP endpoints: numeric addresses directly,
- * anything else with `getaddrinfo`.
+ * Resolves a host name to IP endpoints as Deno does before it connects,
+ * binds or sends: the hostname validated (`validateHostname`), checked as
+ * written (`checkNet`), resolved (numeric addresses directly, anything else
+ * with `getaddrinfo`, which also reads `127.1`-style forms), and the
+ * address checked against the deny list (`checkNetAddress`).
+ *
+ * Deno uses, and so checks, the first address a name resolves to: when it
+ * is denied the call refuses with Deno's message for it; a later address
+ * that is denied is dropped, so a fallback never reaches it.
  *
  * @param hostname a name or numeric address.
  * @param port the port.
- * @param socktype `SOCK_STREAM` or `SOCK_DGRAM` (filters duplicates).
+ * @param socktype `SOCK_STREAM`, `SOCK_DGRAM` or `SOCK_RAW` (filters duplicates).
+ * @param signal aborts the lookup: an aborted signal rejects with its reason
+ *   at once; an abort while the name resolves rejects as soon as it fires.
  * @returns the endpoints, in resolver order (never empty).
- * @throws {TypeError} for a non-string hostname.
+ * @throws {TypeError} for a hostname Deno refuses.
+ * @throws {Deno.errors.NotCapable} when `--allow-net`/`--deny-net` refuse it.
  * @throws {Deno.errors.NotFound} when the name does not resolve.
+ * @example
+ * ```ts
+ * import { resolve } from "./address.ts";
+ * const [first] = await resolve("localhost", 80, 1); // 1: SOCK_STREAM
+ * first.port; // 80
+ * ```
  */
 export async function resolve(
   hostname: string,
   port: number,
   socktype: number,
+  signal?: AbortSignal,
 ): Promise<IpEndpoint[]> {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError("signal must be an AbortSignal");
+  }
+  signal?.throwIfAborted();
   const numeric = numericOrCheck(hostname, port);
   if (numeric) return numeric;
   let entries: AddrInfo[];
   try {
-    entries = await getaddrinfo(hostname, null, { family: AF_UNSPEC, socktype });
+    entries = await getaddrinfo(hostname, null, { family: AF_UNSPEC, socktype }, signal);
   } catch (cause) {
+    if (signal?.aborted && cause === signal.reason) throw cause;
     throw lookupFailed(hostname, cause);
   }
   return endpointsOf(hostname, entries, port);
@@ -107,34 +142,46 @@ export async function resolve(
  *
  * @param hostname a name or numeric address.
  * @param port the port.
+ * @param socktype `SOCK_STREAM` (the default) or `SOCK_DGRAM`.
  * @returns the endpoints (never empty).
+ * @throws {TypeError} for a hostname Deno refuses.
+ * @throws {Deno.errors.NotCapable} when `--allow-net`/`--deny-net` refuse it.
  * @throws {Deno.errors.NotFound} when the name does not resolve.
+ * @example
+ * ```ts
+ * import { resolveSync } from "./address.ts";
+ * resolveSync("127.0.0.1", 80)[0].address; // Uint8Array [127, 0, 0, 1]
+ * ```
  */
-export function resolveSync(hostname: string, port: number): IpEndpoint[] {
+export function resolveSync(hostname: string, port: number, socktype = 1): IpEndpoint[] {
   const numeric = numericOrCheck(hostname, port);
   if (numeric) return numeric;
   let entries: AddrInfo[];
   try {
-    entries = getaddrinfoSync(hostname, null, { family: AF_UNSPEC, socktype: 1 /* SOCK_STREAM */ });
+    entries = getaddrinfoSync(hostname, null, { family: AF_UNSPEC, socktype });
   } catch (cause) {
     throw lookupFailed(hostname, cause);
   }
   return endpointsOf(hostname, entries, port);
 }
 
+/** Validates and checks the name as written; a numeric address is resolved and checked here. */
 function numericOrCheck(hostname: string, port: number): IpEndpoint[] | null {
-  if (typeof hostname !== "string") throw new TypeError("hostname must be a string");
+  validateHostname(hostname);
+  checkNet(hostname, port);
   const numeric = parseNumericHost(hostname);
-  if (numeric) return [{ ...numeric, port }];
-  if (hostname.length === 0 || hostname.includes("\0") || hostname.length > 253) {
-    throw new TypeError(`invalid hostname: ${JSON.stringify(hostname.slice(0, 300))}`);
-  }
-  return null;
+  if (numeric === null) return null;
+  checkNetAddress(numeric.family, numeric.address, port);
+  return [{ ...numeric, port }];
 }
 
+/** Deno's words for a failed lookup, in a `Deno.errors` class. */
 function lookupFailed(hostname: string, cause: unknown): Error {
+  const detail = cause instanceof AddrInfoError
+    ? cause.message.slice(cause.message.indexOf("): ") + 3)
+    : (cause as Error)?.message;
   return new Deno.errors.NotFound(
-    `failed to lookup address information for ${hostname}: ${(cause as Error).message}`,
+    `failed to lookup address information: ${detail} (${JSON.stringify(hostname)})`,
     { cause },
   );
 }
@@ -144,11 +191,26 @@ function endpointsOf(hostname: string, entries: AddrInfo[], port: number): IpEnd
   for (const entry of entries) {
     const decoded = decodeSockaddr(entry.address, entry.address.byteLength);
     if (decoded.family === AF_INET || decoded.family === AF_INET6) {
-      out.push({ family: decoded.family, address: decoded.bytes!, port, scopeId: decoded.scopeId });
+      const endpoint: IpEndpoint = { family: decoded.family, address: decoded.bytes!, port };
+      if (decoded.scopeId) endpoint.scopeId = decoded.scopeId;
+      // The first address is the one Deno checks and uses: a deny there refuses the call.
+      if (out.length === 0) checkNetAddress(endpoint.family, endpoint.address, port);
+      else if (!permittedAddress(endpoint)) continue;
+      out.push(endpoint);
     }
   }
   if (out.length === 0) throw new Deno.errors.NotFound(`no address found for ${hostname}`);
   return out;
+}
+
+function permittedAddress(endpoint: IpEndpoint): boolean {
+  try {
+    checkNetAddress(endpoint.family, endpoint.address, endpoint.port);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return false;
+    throw error;
+  }
 }
 
 /**
