@@ -11,6 +11,8 @@ import { checkBytes, checkFd, checkInt, checkInteger, describe } from "../ffi/ch
 import * as K from "../ffi/constants.ts";
 import { getsockopt, setsockopt } from "../ffi/syscalls.ts";
 import { inet_ntop, inet_pton } from "../ffi/convert.ts";
+import { errno, libc } from "../ffi/libc.ts";
+import { netError } from "./errors.ts";
 
 /**
  * `SO_LINGER`'s value: whether close lingers to send pending data, and for how many seconds.
@@ -490,4 +492,54 @@ export function getSocketOptionRaw(
   const len = new Uint32Array([size]);
   getsockopt(checkFd(fd), checkInt(level, "level"), checkInt(name, "name"), bytes, len);
   return bytes.slice(0, len[0]);
+}
+
+// The internal setters every socket kind uses on its own descriptors: one
+// home for them, errors as Deno's classes, and no allocation for 0 and 1.
+const INT_ONE = new Uint8Array(new Int32Array([1]).buffer);
+const INT_ZERO = new Uint8Array(new Int32Array([0]).buffer);
+
+/**
+ * @internal Sets an `int` option on a descriptor the layer owns.
+ *
+ * @param fd the socket.
+ * @param level the level.
+ * @param name the option.
+ * @param value the value.
+ * @throws {SocketError} (as Deno's class where one matches) when the kernel refuses.
+ */
+export function setIntOption(fd: number, level: number, name: number, value: number): void {
+  const bytes = value === 1 ? INT_ONE : value === 0 ? INT_ZERO : intBytes(value);
+  if (libc().setsockopt(fd, level, name, bytes, 4) === -1) throw netError(errno(), "setsockopt");
+}
+
+/**
+ * @internal Sets an option given as bytes on a descriptor the layer owns.
+ *
+ * @param fd the socket.
+ * @param level the level.
+ * @param name the option.
+ * @param bytes the value.
+ */
+export function setBytesOption(fd: number, level: number, name: number, bytes: Uint8Array): void {
+  if (libc().setsockopt(fd, level, name, bytes, bytes.byteLength) === -1) {
+    throw netError(errno(), "setsockopt");
+  }
+}
+
+/**
+ * @internal Reads an `int` option of a descriptor the layer owns.
+ *
+ * @param fd the socket.
+ * @param level the level.
+ * @param name the option.
+ * @returns the value.
+ */
+export function getIntOption(fd: number, level: number, name: number): number {
+  const value = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  if (libc().getsockopt(fd, level, name, new Uint8Array(value.buffer), len) === -1) {
+    throw netError(errno(), "getsockopt");
+  }
+  return value[0];
 }

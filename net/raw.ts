@@ -29,7 +29,7 @@
  * @module
  */
 
-import { byteLengthOf, checkInteger, describe } from "../ffi/checks.ts";
+import { byteLengthOf, checkInteger, describe, plainView } from "../ffi/checks.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -48,15 +48,24 @@ import { brandSocketError, SocketError } from "../ffi/errors.ts";
 import { errno } from "../ffi/libc.ts";
 import { parseNumericHost, resolve } from "./address.ts";
 import {
+  endpointFor,
+  IP_SOCKADDR_MAX,
+  type IpEndpoint,
+  ipPortOf,
+  writeIp,
+} from "./families/mod.ts";
+import { netError } from "./errors.ts";
+import { validateHostname } from "./hostname.ts";
+import {
   type DatagramInfo,
   DatagramTruncatedError,
-  mapV4,
   MessageSocket,
-  setIntOption,
-  writeIp,
-} from "./datagram.ts";
-import { netError } from "./errors.ts";
-import { lib, openSocket } from "./socket.ts";
+  RESULT_DETAILED,
+  RESULT_TUPLE,
+} from "./message.ts";
+import { setBytesOption, setIntOption } from "./options.ts";
+import { checkNet, checkRawDestination } from "./permissions.ts";
+import { lib, openSocket, untilClosed } from "./socket.ts";
 
 /**
  * How {@linkcode openRawSocket} opens the socket.
@@ -111,17 +120,6 @@ export interface RawAddr {
 const SOL_RAW = 255;
 const ICMP_FILTER = 1;
 const ICMP6_FILTER = 1;
-const RESULT_TUPLE = 0;
-const RESULT_DETAILED = 1;
-
-function checkNetHost(hostname: string): void {
-  const host = hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname;
-  if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
-    throw new Deno.errors.NotCapable(
-      `Requires net access to "${host}", run again with the --allow-net flag`,
-    );
-  }
-}
 
 function readPingRange(): string | undefined {
   try {
@@ -178,6 +176,7 @@ export class RawSocket extends MessageSocket {
   readonly protocol: number;
   readonly #identifier: number | undefined;
   #destHost: string | undefined;
+  #dest: IpEndpoint | undefined;
   #destLength = 0;
 
   /**
@@ -237,49 +236,60 @@ export class RawSocket extends MessageSocket {
    */
   send(p: Uint8Array, to: string | { hostname: string }): Promise<number> {
     try {
-      const size = byteLengthOf(p, "p");
+      // Read before p is measured (in sendMessage): a getter may resize p.
       const hostname = typeof to === "string" ? to : to?.hostname;
       if (typeof hostname !== "string") {
         throw new TypeError(`to must be an address or { hostname }, got ${describe(to)}`);
       }
-      checkNetHost(hostname);
       if (hostname !== this.#destHost) {
+        validateHostname(hostname);
         const numeric = parseNumericHost(hostname);
-        if (numeric === null) return this.#sendResolved(p, size, hostname);
-        this.#encode(numeric.family, numeric.address, numeric.scopeId, hostname);
+        if (numeric === null) return this.#sendResolved(p, hostname);
+        checkNet(hostname, 0);
+        this.#encode({ ...numeric, port: 0 }, hostname);
         this.#destHost = hostname;
       }
-      return this.sendMessage(p, size, this.toBytes, this.#destLength, () => hostname);
+      return this.#sendChecked(p, hostname);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  async #sendResolved(p: Uint8Array, size: number, hostname: string): Promise<number> {
-    const endpoints = await resolve(hostname, 0, SOCK_RAW);
-    const endpoint = endpoints.find((e) => e.family === this.domain) ?? endpoints[0];
-    this.#encode(endpoint.family, endpoint.address, endpoint.scopeId, hostname);
-    this.#destHost = undefined;
-    return await this.sendMessage(p, size, this.toBytes, this.#destLength, () => hostname);
+  /** Checks the destination with the port the packet's transport header names, then sends. */
+  #sendChecked(p: Uint8Array, hostname: string): Promise<number> {
+    const dest = this.#dest!;
+    // The port checked must be the port the kernel sends to: a payload in
+    // shared memory could change after the check, so that one is copied.
+    const view = plainView(p, "p");
+    const bytes = view.buffer instanceof SharedArrayBuffer ? view.slice() : view;
+    checkRawDestination(dest.family, dest.address, this.protocol, this.headerIncluded, bytes);
+    return this.sendMessage(bytes, this.toBytes, this.#destLength, Infinity, () => hostname);
   }
 
-  #encode(family: number, address: Uint8Array, scopeId: number | undefined, host: string): void {
-    if (family !== this.domain) {
-      if (family === AF_INET && this.domain === AF_INET6 && this.mode === "raw") {
+  async #sendResolved(p: Uint8Array, hostname: string): Promise<number> {
+    const endpoints = await resolve(hostname, 0, SOCK_RAW);
+    const endpoint = endpoints.find((e) => e.family === this.domain) ?? endpoints[0];
+    this.#encode(endpoint, hostname);
+    this.#destHost = undefined;
+    return await this.#sendChecked(p, hostname);
+  }
+
+  #encode(endpoint: IpEndpoint, host: string): void {
+    const usable = this.mode === "raw" && endpoint.family !== this.domain
+      ? null
+      : endpointFor(endpoint, this.domain);
+    if (usable === null) {
+      if (endpoint.family === AF_INET && this.domain === AF_INET6) {
         throw new TypeError(`cannot send to the IPv4 address ${host} from an IPv6 raw socket`);
       }
-      if (family === AF_INET && this.domain === AF_INET6) {
-        address = mapV4(address);
-        family = AF_INET6;
-      } else {
-        throw new TypeError(
-          `cannot send to ${host}: the socket is ${this.family}; open one with family "${
-            family === AF_INET6 ? "ipv6" : "ipv4"
-          }"`,
-        );
-      }
+      throw new TypeError(
+        `cannot send to ${host}: the socket is ${this.family}; open one with family "${
+          endpoint.family === AF_INET6 ? "ipv6" : "ipv4"
+        }"`,
+      );
     }
-    this.#destLength = writeIp(this.toBytes, family, address, 0, scopeId);
+    this.#dest = endpoint;
+    this.#destLength = writeIp(this.toBytes, usable.family, usable.address, 0, endpoint.scopeId);
   }
 
   /**
@@ -291,7 +301,7 @@ export class RawSocket extends MessageSocket {
    * @throws {Deno.errors.BadResource} when the socket is (or gets) closed.
    */
   receive(p?: Uint8Array): Promise<[Uint8Array<ArrayBuffer>, RawAddr]> {
-    return this.#receive(p, RESULT_TUPLE) as Promise<[Uint8Array<ArrayBuffer>, RawAddr]>;
+    return this.receiveMessage(p, RESULT_TUPLE) as Promise<[Uint8Array<ArrayBuffer>, RawAddr]>;
   }
 
   /**
@@ -301,11 +311,7 @@ export class RawSocket extends MessageSocket {
    * @returns `{ data, addr, length, truncated }`.
    */
   receiveDetailed(p?: Uint8Array): Promise<DatagramInfo<RawAddr>> {
-    return this.#receive(p, RESULT_DETAILED) as Promise<DatagramInfo<RawAddr>>;
-  }
-
-  #receive(p: Uint8Array | undefined, mode: number): Promise<unknown> {
-    return this.receiveMessage(p, mode);
+    return this.receiveMessage(p, RESULT_DETAILED) as Promise<DatagramInfo<RawAddr>>;
   }
 
   /** @internal */
@@ -370,24 +376,14 @@ export class RawSocket extends MessageSocket {
       const t = checkInteger(type, "type", 0, v6 ? 255 : 31);
       words[t >> 5] &= ~(1 << (t & 31));
     }
-    const bytes = new Uint8Array(words.buffer);
     const level = v6 ? IPPROTO_ICMPV6 : SOL_RAW;
     const name = v6 ? ICMP6_FILTER : ICMP_FILTER;
-    if (lib().setsockopt(this.openFd(), level, name, bytes, bytes.byteLength) === -1) {
-      throw netError(errno(), "setsockopt", v6 ? "ICMP6_FILTER" : "ICMP_FILTER");
-    }
+    setBytesOption(this.openFd(), level, name, new Uint8Array(words.buffer));
   }
 
   /** Yields `[data, from]` for each packet until the socket is closed. */
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<[Uint8Array<ArrayBuffer>, RawAddr]> {
-    for (;;) {
-      try {
-        yield await this.receive();
-      } catch (error) {
-        if (error instanceof Deno.errors.BadResource && this.closed) return;
-        throw error;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<[Uint8Array<ArrayBuffer>, RawAddr]> {
+    return untilClosed(this, () => this.receive());
   }
 }
 
@@ -455,7 +451,8 @@ export function openRawSocket(options: RawSocketOptions): RawSocket {
     }
     bindAddress = numeric.address;
   }
-  checkNetHost(hostname ?? (family === "ipv6" ? "::" : "0.0.0.0"));
+  // Binding needs what a listen on the address would (port 0: raw sockets have none).
+  checkNet(hostname ?? (family === "ipv6" ? "::" : "0.0.0.0"), 0);
 
   const call = (type: string) => `socket(${familyName(domain)}, ${type}, ${protocol})`;
   let fd = -1;
@@ -497,7 +494,7 @@ export function openRawSocket(options: RawSocketOptions): RawSocket {
   try {
     let identifier: number | undefined;
     if (bindAddress !== undefined || chosen === "dgram") {
-      const address = new Uint8Array(28);
+      const address = new Uint8Array(IP_SOCKADDR_MAX);
       const length = writeIp(
         address,
         domain,
@@ -508,9 +505,10 @@ export function openRawSocket(options: RawSocketOptions): RawSocket {
         throw netError(errno(), "bind", hostname ?? "wildcard");
       }
       if (chosen === "dgram") {
-        const len = new Uint32Array([28]);
+        const len = new Uint32Array([IP_SOCKADDR_MAX]);
         if (c.getsockname(fd, address, len) === -1) throw netError(errno(), "getsockname");
-        identifier = (address[2] << 8) | address[3];
+        // A ping socket's "port" is its echo identifier.
+        identifier = ipPortOf(address);
       }
     }
     return new RawSocket(fd, family, protocol, chosen, identifier);

@@ -1,19 +1,41 @@
 /**
- * What every socket object of the ergonomic layer shares: it owns exactly one
- * descriptor, registered once with the reactor, and releases it exactly once.
- * After `close()` nothing touches the descriptor number again, so a newer
+ * The life cycle every socket object of the ergonomic layer shares, in one
+ * place: it owns exactly one descriptor, registered once with the reactor,
+ * and releases it exactly once (`close`) or hands it over once (`detach`).
+ * After either, nothing touches the descriptor number again, so a newer
  * socket that the kernel gave the same number is never affected.
+ *
+ * The loops that used to be copied per socket kind live here too: one
+ * accept loop ({@linkcode SocketHandle.acceptNext}), one connect with its
+ * retry ({@linkcode connectHandle}), one iterate-until-closed
+ * ({@linkcode untilClosed}).
  *
  * @module
  */
 
 import { checkFd, checkInt, checkInteger, describe } from "../ffi/checks.ts";
+import {
+  EAGAIN,
+  ECONNABORTED,
+  EINPROGRESS,
+  EINTR,
+  EMFILE,
+  ENFILE,
+  ENOBUFS,
+  ENOMEM,
+  EPROTO,
+  SO_ERROR,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+} from "../ffi/constants.ts";
 import { errno, type Libc, libc } from "../ffi/libc.ts";
 import { SocketError } from "../ffi/errors.ts";
 import { type IoSource, reactor } from "../reactor/reactor.ts";
-import { decodeSockaddr, toDenoAddr } from "./address.ts";
-import { closedError, netError } from "./errors.ts";
+import { decodeSockaddr, toDenoAddr } from "./families/mod.ts";
+import { busyError, closedError, netError } from "./errors.ts";
 import {
+  getIntOption,
   getSocketOption,
   getSocketOptionRaw,
   setSocketOption,
@@ -22,7 +44,21 @@ import {
   type SocketOptionTypes,
 } from "./options.ts";
 
+/** `accept4` and `socket` flags: every descriptor the layer makes is non-blocking and close-on-exec. */
+export const NONBLOCK_CLOEXEC: number = SOCK_NONBLOCK | SOCK_CLOEXEC;
+
+// Out of descriptors or memory: retry accept after a pause instead of spinning.
+const ACCEPT_BACKOFF_FIRST_MS = 5;
+const ACCEPT_BACKOFF_MAX_MS = 1000;
+// A Unix connect refused with EAGAIN (full backlog) is retried after 1, 2, 4 ... ms up to this.
+const CONNECT_RETRY_MAX_MS = 50;
+// Large enough for any sockaddr the layer decodes (sockaddr_storage).
+const PEER_BYTES = 128;
+
 let cachedLibc: Libc | undefined;
+// Module-private access to a handle's reactor registration (set by SocketHandle's static block).
+let sourceOf: (handle: SocketHandle) => IoSource;
+let kindOf: (handle: SocketHandle) => string;
 
 /**
  * The libc symbols, cached for hot paths (one property load instead of a call).
@@ -47,8 +83,8 @@ export function socketAddress(
   call: "getsockname" | "getpeername",
   transport: "tcp" | "udp" | "unix" | "unixpacket",
 ): Deno.NetAddr | Deno.UnixAddr {
-  const bytes = new Uint8Array(128);
-  const len = new Uint32Array([128]);
+  const bytes = new Uint8Array(PEER_BYTES);
+  const len = new Uint32Array([PEER_BYTES]);
   if (lib()[call](fd, bytes, len) === -1) throw netError(errno(), call);
   return toDenoAddr(decodeSockaddr(bytes, len[0]), transport);
 }
@@ -63,8 +99,7 @@ export function socketAddress(
  * @throws {SocketError} on failure.
  */
 export function openSocket(domain: number, type: number, protocol = 0): number {
-  // SOCK_NONBLOCK | SOCK_CLOEXEC
-  const fd = lib().socket(domain, type | 0o4000 | 0o2000000, protocol);
+  const fd = lib().socket(domain, type | NONBLOCK_CLOEXEC, protocol);
   if (fd === -1) throw new SocketError(errno(), "socket");
   return fd;
 }
@@ -73,8 +108,9 @@ export function openSocket(domain: number, type: number, protocol = 0): number {
  * Base of `Conn`, `Listener` and `DatagramConn`: the descriptor, its reactor
  * registration, close-once, ref/unref and socket options.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
+ * ```ts
  * import { listen, SocketHandle } from "../mod.ts";
  * const listener = listen({ hostname: "127.0.0.1", port: 0 });
  * listener instanceof SocketHandle; // true: Conn, Listener and DatagramConn share it
@@ -89,6 +125,15 @@ export class SocketHandle {
   protected readonly source: IoSource;
   /** @internal What the handle is called in errors. */
   protected readonly kind: string;
+  #accepting = false;
+  // The peer address of accept, one buffer per listening handle, made on first use.
+  #peer: Uint8Array | undefined;
+  #peerLen: Uint32Array | undefined;
+
+  static {
+    sourceOf = (handle) => handle.source;
+    kindOf = (handle) => handle.kind;
+  }
 
   /**
    * Takes ownership of `fd` (already non-blocking) and registers it.
@@ -141,12 +186,105 @@ export class SocketHandle {
    * call does nothing.
    */
   close(): void {
+    const fd = this.#release();
+    // Linux releases the descriptor even when close reports EINTR; never retry.
+    if (fd >= 0) lib().close(fd);
+  }
+
+  /**
+   * Ends this object's ownership without closing the descriptor: pending
+   * operations reject with `Deno.errors.BadResource`, the reactor forgets
+   * the descriptor, and the module never touches it again. The caller owns
+   * it from here (for `node:net`, another process, or `close`).
+   *
+   * @returns the descriptor (still non-blocking and close-on-exec).
+   * @throws {Deno.errors.BadResource} when already closed or detached.
+   */
+  detach(): number {
+    const fd = this.#release();
+    if (fd < 0) throw closedError(this.kind);
+    return fd;
+  }
+
+  /** Marks the handle closed and deregisters it; returns the fd it held, or -1. */
+  #release(): number {
     const fd = this.handleFd;
-    if (fd < 0) return;
+    if (fd < 0) return -1;
     this.handleFd = -1;
     reactor().deregister(this.source, closedError(this.kind));
-    // Linux releases the descriptor even when close reports EINTR; never retry.
-    lib().close(fd);
+    return fd;
+  }
+
+  /**
+   * @internal The one accept loop of every listening kind: one accept at a
+   * time; `EINTR`, `ECONNABORTED` and `EPROTO` (a connection that died in
+   * the queue) are retried at once; `EMFILE`/`ENFILE`/`ENOBUFS`/`ENOMEM`
+   * back off (5 ms doubling to 1 s) instead of spinning, and recover when
+   * descriptors are free; `EAGAIN` waits for readiness.
+   *
+   * @param wrap makes the connection object from the accepted descriptor
+   *   and its peer address (valid only during the call).
+   * @returns what `wrap` made.
+   */
+  protected async acceptNext<T>(
+    wrap: (fd: number, peer: Uint8Array, peerLength: number) => T,
+  ): Promise<T> {
+    if (this.handleFd < 0) throw closedError(this.kind);
+    if (this.#accepting) throw busyError("accept");
+    this.#accepting = true;
+    const peer = this.#peer ??= new Uint8Array(PEER_BYTES);
+    const peerLen = this.#peerLen ??= new Uint32Array(1);
+    try {
+      const c = lib();
+      let backoff = 0;
+      for (;;) {
+        const fd = this.handleFd;
+        if (fd < 0) throw closedError(this.kind);
+        peerLen[0] = PEER_BYTES;
+        const connFd = c.accept4(fd, peer, peerLen, NONBLOCK_CLOEXEC);
+        if (connFd >= 0) {
+          try {
+            return wrap(connFd, peer, peerLen[0]);
+          } catch (error) {
+            c.close(connFd);
+            throw error;
+          }
+        }
+        const e = errno();
+        if (e === EAGAIN) {
+          backoff = 0;
+          await reactor().readable(this.source);
+        } else if (e === EINTR || e === ECONNABORTED || e === EPROTO) {
+          continue; // the next pending connection may be fine
+        } else if (e === EMFILE || e === ENFILE || e === ENOBUFS || e === ENOMEM) {
+          backoff = backoff === 0
+            ? ACCEPT_BACKOFF_FIRST_MS
+            : Math.min(backoff * 2, ACCEPT_BACKOFF_MAX_MS);
+          await this.#pause(backoff);
+        } else {
+          throw netError(e, "accept");
+        }
+      }
+    } finally {
+      this.#accepting = false;
+    }
+  }
+
+  /** Waits `ms`, ending at once (rejecting) when the handle is closed meanwhile. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        clearInterval(check);
+        resolve();
+      }, ms);
+      const check = setInterval(() => {
+        if (this.closed) {
+          clearTimeout(timer);
+          clearInterval(check);
+          reject(closedError(this.kind));
+        }
+      }, Math.min(ms, 20));
+    });
   }
 
   /** Makes pending operations keep the process alive (the default). */
@@ -207,5 +345,144 @@ export class SocketHandle {
   /** Closes the socket (for `using`). */
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/**
+ * @internal One deadline for a whole operation (resolution, every connect
+ * attempt, the handshake): the caller's `signal` and a `timeout` folded
+ * into one signal, whose reason is the caller's reason or a
+ * `Deno.errors.TimedOut`.
+ *
+ * @param signal the caller's signal.
+ * @param timeout milliseconds, or undefined for none.
+ * @param detail what times out, for the message.
+ * @returns the signal to pass down (undefined when there is neither), and `dispose` to call when done.
+ * @throws {TypeError | RangeError} for a bad signal or timeout.
+ */
+export function operationSignal(
+  signal: AbortSignal | undefined,
+  timeout: number | undefined,
+  detail: string,
+): { signal: AbortSignal | undefined; dispose: () => void } {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError("signal must be an AbortSignal");
+  }
+  if (timeout === undefined) return { signal, dispose: () => {} };
+  checkInteger(timeout, "timeout", 0, 0x7fffffff);
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(signal!.reason);
+  if (signal?.aborted) controller.abort(signal.reason);
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => {
+    controller.abort(
+      new Deno.errors.TimedOut(`connect to ${detail} timed out after ${timeout} ms`),
+    );
+  }, timeout);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+/**
+ * @internal The one connect of every connection-oriented kind (TCP, Unix
+ * stream, seqpacket, connected datagram): a non-blocking `connect` on the
+ * handle's descriptor, then writability and `SO_ERROR`. A Unix listener
+ * whose backlog is full answers `EAGAIN`, and nothing signals when it has
+ * room again (the connecting socket reads as writable all along, so
+ * edge-triggered epoll stays silent and poll(2) would spin): the connect is
+ * retried on a timer, backing off from 1 to 50 ms. `signal` ends the
+ * attempt at any point; the handle is closed when the attempt fails.
+ *
+ * @param handle a new handle that owns an unconnected socket.
+ * @param address the encoded peer address.
+ * @param detail the peer, for messages.
+ * @param signal aborts the attempt (rejects with its reason).
+ * @returns the handle, connected.
+ */
+export async function connectHandle<T extends SocketHandle>(
+  handle: T,
+  address: Uint8Array,
+  detail: string,
+  signal?: AbortSignal,
+): Promise<T> {
+  if (signal?.aborted) {
+    handle.close();
+    throw signal.reason;
+  }
+  const fd = handle.fd;
+  const c = lib();
+  if (c.connect(fd, address, address.byteLength) === 0) return handle;
+  let e = errno();
+  // Interrupted: the connection goes on asynchronously; wait for it below.
+  if (e === EINTR) e = EINPROGRESS;
+  if (e !== EINPROGRESS && e !== EAGAIN) {
+    handle.close();
+    throw netError(e, "connect", detail);
+  }
+  // Ends a retry pause at once when the attempt is aborted.
+  let endPause: (() => void) | undefined;
+  const onAbort = () => {
+    handle.close();
+    endPause?.();
+  };
+  try {
+    signal?.addEventListener("abort", onAbort, { once: true });
+    for (let pause = 1;; pause = Math.min(pause * 2, CONNECT_RETRY_MAX_MS)) {
+      if (e === EAGAIN) {
+        let pauseTimer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          endPause = resolve;
+          pauseTimer = setTimeout(resolve, pause);
+        });
+        clearTimeout(pauseTimer);
+        endPause = undefined;
+        // Closed meanwhile (aborted): the fd number may be another socket's now.
+        if (handle.closed) throw closedError(kindOf(handle));
+        if (c.connect(fd, address, address.byteLength) === 0) return handle;
+        const again = errno();
+        if (again === EAGAIN || again === EINTR) continue;
+        throw netError(again, "connect", detail);
+      }
+      await reactor().writable(sourceOf(handle));
+      const result = getIntOption(fd, SOL_SOCKET, SO_ERROR);
+      if (result === 0) return handle;
+      throw netError(result, "connect", detail);
+    }
+  } catch (error) {
+    handle.close();
+    if (signal?.aborted) throw signal.reason;
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * @internal The one iterate-until-closed loop: yields what `next` resolves
+ * to until it resolves `null` (the end) or the handle is closed.
+ *
+ * @param handle the socket iterated over.
+ * @param next the next item (an accept, a receive).
+ * @returns the iterator.
+ */
+export async function* untilClosed<T>(
+  handle: SocketHandle,
+  next: () => Promise<T | null>,
+): AsyncGenerator<T, void, undefined> {
+  for (;;) {
+    let item: T | null;
+    try {
+      item = await next();
+    } catch (error) {
+      if (error instanceof Deno.errors.BadResource && handle.closed) return;
+      throw error;
+    }
+    if (item === null) return;
+    yield item;
   }
 }

@@ -10,38 +10,35 @@ import {
   AF_INET,
   AF_INET6,
   AF_UNIX,
-  EAGAIN,
-  ECONNABORTED,
-  EINPROGRESS,
-  EINTR,
-  EMFILE,
-  ENFILE,
-  ENOBUFS,
-  ENOMEM,
-  EPROTO,
   IPPROTO_IPV6,
   IPV6_V6ONLY,
-  SO_ERROR,
   SO_REUSEADDR,
   SO_REUSEPORT,
   SOCK_STREAM,
   SOL_SOCKET,
 } from "../ffi/constants.ts";
 import { errno } from "../ffi/libc.ts";
-import { type IoSource, reactor } from "../reactor/reactor.ts";
+import { checkPort, resolve, resolveSync } from "./address.ts";
 import {
-  checkPort,
   decodeSockaddr,
   encodeIp,
-  encodeUnix,
-  resolve,
-  resolveSync,
+  ipPortOf,
+  ipv4Text,
   toDenoAddr,
-} from "./address.ts";
+  unixAddress,
+} from "./families/mod.ts";
 import { Conn, type TcpConn, type UnixConn } from "./conn.ts";
-import { busyError, closedError, netError } from "./errors.ts";
-import { checkNet, checkUnixPath } from "./permissions.ts";
-import { lib, openSocket, socketAddress, SocketHandle } from "./socket.ts";
+import { netError } from "./errors.ts";
+import { setIntOption } from "./options.ts";
+import {
+  connectHandle,
+  lib,
+  openSocket,
+  operationSignal,
+  socketAddress,
+  SocketHandle,
+  untilClosed,
+} from "./socket.ts";
 
 /**
  * Options of {@linkcode listen} for TCP.
@@ -137,15 +134,7 @@ export interface UnixConnectOptions {
   timeout?: number;
 }
 
-const ACCEPT_FLAGS = 0o4000 | 0o2000000; // SOCK_NONBLOCK | SOCK_CLOEXEC
 const DEFAULT_BACKLOG = 511;
-const ONE = new Uint8Array(new Int32Array([1]).buffer);
-const ZERO = new Uint8Array(new Int32Array([0]).buffer);
-// Out of descriptors or memory: retry accept after a pause instead of spinning.
-const ACCEPT_BACKOFF_FIRST_MS = 5;
-const ACCEPT_BACKOFF_MAX_MS = 1000;
-// A Unix connect refused with EAGAIN (full backlog) is retried after 1, 2, 4 ... ms up to this.
-const CONNECT_RETRY_MAX_MS = 50;
 
 /**
  * A listening socket: `accept()`, async iteration, `addr`, `close()`,
@@ -166,10 +155,17 @@ export class Listener<
 > extends SocketHandle implements Deno.Listener<C, A> {
   readonly #transport: "tcp" | "unix";
   readonly #addr: A;
-  #accepting = false;
-  // One scratch address buffer per listener: accept allocates no typed array.
-  readonly #peer = new Uint8Array(128);
-  readonly #peerLen = new Uint32Array(1);
+  readonly #wrap = (fd: number, peer: Uint8Array, peerLength: number): C => {
+    let remote: Deno.NetAddr | Deno.UnixAddr;
+    if (peerLength === 16 && peer[0] === AF_INET && peer[1] === 0) {
+      // The common case, decoded in place: no copy of the address bytes,
+      // which matters for a server holding thousands of connections.
+      remote = { transport: "tcp", hostname: ipv4Text(peer), port: ipPortOf(peer) };
+    } else {
+      remote = toDenoAddr(decodeSockaddr(peer, peerLength), this.#transport);
+    }
+    return new Conn(fd, this.#transport, remote) as unknown as C;
+  };
 
   /**
    * Wraps a bound, listening, non-blocking descriptor (made by {@linkcode listen}).
@@ -196,94 +192,13 @@ export class Listener<
    * @throws {Deno.errors.BadResource} when the listener is (or gets) closed.
    * @throws {Deno.errors.Busy} when another accept is pending.
    */
-  async accept(): Promise<C> {
-    if (this.handleFd < 0) throw closedError("Listener");
-    if (this.#accepting) throw busyError("accept");
-    this.#accepting = true;
-    try {
-      const c = lib();
-      let backoff = 0;
-      for (;;) {
-        const fd = this.handleFd;
-        if (fd < 0) throw closedError("Listener");
-        this.#peerLen[0] = 128;
-        const connFd = c.accept4(fd, this.#peer, this.#peerLen, ACCEPT_FLAGS);
-        if (connFd >= 0) return this.#wrap(connFd);
-        const e = errno();
-        if (e === EAGAIN) {
-          backoff = 0;
-          await reactor().readable(this.source);
-        } else if (e === EINTR || e === ECONNABORTED || e === EPROTO) {
-          continue; // the next pending connection may be fine
-        } else if (e === EMFILE || e === ENFILE || e === ENOBUFS || e === ENOMEM) {
-          backoff = backoff === 0
-            ? ACCEPT_BACKOFF_FIRST_MS
-            : Math.min(backoff * 2, ACCEPT_BACKOFF_MAX_MS);
-          await this.#pause(backoff);
-        } else {
-          throw netError(e, "accept");
-        }
-      }
-    } finally {
-      this.#accepting = false;
-    }
-  }
-
-  #pause(ms: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        clearInterval(check);
-        resolve();
-      }, ms);
-      // Closing the listener must end the pause at once, not after it.
-      const check = setInterval(() => {
-        if (this.closed) {
-          clearTimeout(timer);
-          clearInterval(check);
-          reject(closedError("Listener"));
-        }
-      }, Math.min(ms, 20));
-    });
-  }
-
-  #wrap(fd: number): C {
-    let remote: Deno.NetAddr | Deno.UnixAddr;
-    const peer = this.#peer;
-    try {
-      if (this.#peerLen[0] === 16 && peer[0] === AF_INET && peer[1] === 0) {
-        // The common case, decoded in place: no copy of the address bytes,
-        // which matters for a server holding thousands of connections.
-        remote = {
-          transport: "tcp",
-          hostname: `${peer[4]}.${peer[5]}.${peer[6]}.${peer[7]}`,
-          port: (peer[2] << 8) | peer[3],
-        };
-      } else {
-        remote = toDenoAddr(decodeSockaddr(peer, this.#peerLen[0]), this.#transport);
-      }
-    } catch (error) {
-      lib().close(fd);
-      throw error;
-    }
-    return new Conn(fd, this.#transport, remote) as unknown as C;
+  accept(): Promise<C> {
+    return this.acceptNext(this.#wrap);
   }
 
   /** Iterates over accepted connections until the listener is closed. */
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<C> {
-    for (;;) {
-      try {
-        yield await this.accept();
-      } catch (error) {
-        if (error instanceof Deno.errors.BadResource && this.closed) return;
-        throw error;
-      }
-    }
-  }
-}
-
-function setFlag(fd: number, level: number, name: number, on: boolean): void {
-  if (lib().setsockopt(fd, level, name, on ? ONE : ZERO, 4) === -1) {
-    throw netError(errno(), "setsockopt");
+  [Symbol.asyncIterator](): AsyncIterableIterator<C> {
+    return untilClosed(this, () => this.accept());
   }
 }
 
@@ -332,9 +247,9 @@ export function listen(
     throw new TypeError("options must be an object");
   }
   if (options.transport === "unix") {
+    // Read once: the path checked must be the path bound.
     const path = options.path;
-    const address = encodeUnix(path);
-    checkUnixPath(path);
+    const address = unixAddress(path);
     const backlog = checkInteger(options.backlog ?? DEFAULT_BACKLOG, "backlog", 0, 0x7fffffff);
     const fd = openSocket(AF_UNIX, SOCK_STREAM);
     try {
@@ -343,7 +258,7 @@ export function listen(
       lib().close(fd);
       throw error;
     }
-    return new Listener<UnixConn, Deno.UnixAddr>(fd, "unix", { transport: "unix", path });
+    return new Listener<UnixConn, Deno.UnixAddr>(fd, "unix", { transport: "unix", path: path! });
   }
   if (options.transport !== undefined && options.transport !== "tcp") {
     throw new TypeError(`unsupported transport ${JSON.stringify(options.transport)} for listen`);
@@ -357,15 +272,15 @@ export function listen(
     0,
     0x7fffffff,
   );
-  checkNet(hostname, port);
-  const [endpoint] = resolveSync(hostname, port);
+  // resolveSync checks the name as written and the address it yields.
+  const [endpoint] = resolveSync(hostname, port, SOCK_STREAM);
   const fd = openSocket(endpoint.family, SOCK_STREAM);
   try {
-    if (options.reuseAddress ?? true) setFlag(fd, SOL_SOCKET, SO_REUSEADDR, true);
-    if (options.reusePort) setFlag(fd, SOL_SOCKET, SO_REUSEPORT, true);
+    if (options.reuseAddress ?? true) setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (options.reusePort) setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1);
     if (endpoint.family === AF_INET6) {
       // "::" means every address, IPv4 included, whatever the host's default.
-      setFlag(fd, IPPROTO_IPV6, IPV6_V6ONLY, false);
+      setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
     }
     bindAndListen(fd, encodeIp(endpoint), backlog, `${hostname}:${port}`);
     return new Listener<TcpConn, Deno.NetAddr>(
@@ -415,126 +330,47 @@ export async function connect(
   if (typeof options !== "object" || options === null) {
     throw new TypeError("options must be an object");
   }
-  const { signal, timeout } = options;
-  if (timeout !== undefined) checkInteger(timeout, "timeout", 0, 0x7fffffff);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError("signal must be an AbortSignal");
-  }
-  signal?.throwIfAborted();
-  if (options.transport === "unix") {
-    // Read once: the path checked must be the path connected to.
-    const path = options.path;
-    const address = encodeUnix(path);
-    checkUnixPath(path);
-    const conn = await attempt(AF_UNIX, address, "unix", path, signal, timeout);
-    return conn as unknown as UnixConn;
-  }
-  if (options.transport !== undefined && options.transport !== "tcp") {
+  const unix = options.transport === "unix";
+  if (!unix && options.transport !== undefined && options.transport !== "tcp") {
     throw new TypeError(`unsupported transport ${JSON.stringify(options.transport)} for connect`);
   }
-  const port = checkPort(options.port);
-  const hostname = options.hostname ?? "127.0.0.1";
+  // Read once: what is checked must be what is connected to.
+  const path = unix ? (options as UnixConnectOptions).path : undefined;
+  const address = unix ? unixAddress(path!) : undefined;
+  const port = unix ? 0 : checkPort((options as TcpConnectOptions).port);
+  const hostname = unix ? "" : (options as TcpConnectOptions).hostname ?? "127.0.0.1";
   if (typeof hostname !== "string") throw new TypeError("hostname must be a string");
-  checkNet(hostname, port);
-  const endpoints = await resolve(hostname, port, SOCK_STREAM);
-  let lastError: unknown;
-  for (const endpoint of endpoints) {
-    try {
-      const conn = await attempt(
-        endpoint.family,
-        encodeIp(endpoint),
-        "tcp",
-        `${hostname}:${port}`,
-        signal,
-        timeout,
-      );
-      return conn as unknown as TcpConn;
-    } catch (error) {
-      lastError = error;
-      if (signal?.aborted || error instanceof Deno.errors.TimedOut) throw error;
-    }
-  }
-  throw lastError;
-}
-
-async function attempt(
-  family: number,
-  address: Uint8Array,
-  transport: "tcp" | "unix",
-  detail: string,
-  signal: AbortSignal | undefined,
-  timeout: number | undefined,
-): Promise<Conn> {
-  const fd = openSocket(family, SOCK_STREAM);
-  // The Conn owns the descriptor from here on: closing it releases the fd once.
-  // The peer's address is the one we dial: knowing it now spares a
-  // getpeername, and it stays readable even after a reset or close.
-  const remote = toDenoAddr(decodeSockaddr(address, address.byteLength), transport);
-  const conn = new Conn(fd, transport, remote);
-  const c = lib();
-  if (c.connect(fd, address, address.byteLength) === 0) return conn;
-  let e = errno();
-  // Interrupted: the connection goes on asynchronously; wait for it below.
-  if (e === EINTR) e = EINPROGRESS;
-  if (e !== EINPROGRESS && e !== EAGAIN) {
-    conn.close();
-    throw netError(e, "connect", detail);
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  // Ends a retry pause at once when the attempt is aborted or times out.
-  let endPause: (() => void) | undefined;
-  const onAbort = () => {
-    conn.close();
-    endPause?.();
-  };
-  let timedOut = false;
+  const detail = unix ? JSON.stringify(path) : `${hostname}:${port}`;
+  // One deadline covers the lookup and every attempt.
+  const deadline = operationSignal(options.signal, options.timeout, detail);
+  const signal = deadline.signal;
   try {
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeout !== undefined) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        onAbort();
-      }, timeout);
+    signal?.throwIfAborted();
+    if (unix) {
+      const conn = new Conn(openSocket(AF_UNIX, SOCK_STREAM), "unix", {
+        transport: "unix",
+        path: path!,
+      });
+      return await connectHandle(conn, address!, detail, signal) as unknown as UnixConn;
     }
-    for (let pause = 1;; pause = Math.min(pause * 2, CONNECT_RETRY_MAX_MS)) {
-      if (e === EAGAIN) {
-        // A Unix listener whose backlog was full. Nothing signals when it has
-        // room again (the connecting socket reads as writable all along, so
-        // edge-triggered epoll stays silent and poll(2) would spin): retry
-        // the connect on a timer, backing off.
-        let pauseTimer: ReturnType<typeof setTimeout> | undefined;
-        await new Promise<void>((resolve) => {
-          endPause = resolve;
-          pauseTimer = setTimeout(resolve, pause);
-        });
-        clearTimeout(pauseTimer);
-        endPause = undefined;
-        // Closed meanwhile (aborted, timed out): the fd number may be another socket's now.
-        if (conn.closed) throw closedError("Conn");
-        if (c.connect(fd, address, address.byteLength) === 0) return conn;
-        const again = errno();
-        if (again === EAGAIN) continue;
-        throw netError(again, "connect", detail);
+    // resolve checks the name as written and every address it yields.
+    const endpoints = await resolve(hostname, port, SOCK_STREAM, signal);
+    let lastError: unknown;
+    for (const endpoint of endpoints) {
+      const encoded = encodeIp(endpoint);
+      // The peer's address is the one we dial: knowing it now spares a
+      // getpeername, and it stays readable even after a reset or close.
+      const remote = toDenoAddr(decodeSockaddr(encoded, encoded.byteLength), "tcp");
+      const conn = new Conn(openSocket(endpoint.family, SOCK_STREAM), "tcp", remote);
+      try {
+        return await connectHandle(conn, encoded, detail, signal) as unknown as TcpConn;
+      } catch (error) {
+        lastError = error;
+        if (signal?.aborted) throw error;
       }
-      // The Conn's registration is protected; the connect handshake is part of making it.
-      await reactor().writable((conn as unknown as { source: IoSource }).source);
-      const result = new Int32Array(1);
-      const len = new Uint32Array([4]);
-      if (c.getsockopt(fd, SOL_SOCKET, SO_ERROR, new Uint8Array(result.buffer), len) === -1) {
-        throw netError(errno(), "getsockopt");
-      }
-      if (result[0] === 0) return conn;
-      throw netError(result[0], "connect", detail);
     }
-  } catch (error) {
-    conn.close();
-    if (signal?.aborted) throw signal.reason;
-    if (timedOut) {
-      throw new Deno.errors.TimedOut(`connect to ${detail} timed out after ${timeout} ms`);
-    }
-    throw error;
+    throw lastError;
   } finally {
-    signal?.removeEventListener("abort", onAbort);
-    if (timer !== undefined) clearTimeout(timer);
+    deadline.dispose();
   }
 }

@@ -1,0 +1,299 @@
+/**
+ * Unix `SOCK_SEQPACKET` sockets (`listenSeqpacket`/`connectSeqpacket`):
+ * connection-oriented like a stream, with message boundaries kept like
+ * datagrams. The listener accepts and the client connects through the
+ * shared life cycle (`net/socket.ts`); messages go through the shared
+ * message engine (`net/message.ts`).
+ *
+ * @module
+ */
+
+import { checkInteger } from "../ffi/checks.ts";
+import { AF_UNIX, POLLHUP, POLLIN, POLLRDHUP, SOCK_SEQPACKET } from "../ffi/constants.ts";
+import { errno } from "../ffi/libc.ts";
+import { pollfd } from "../ffi/structs.ts";
+import { unixAddress } from "./families/mod.ts";
+import { netError } from "./errors.ts";
+import {
+  type DatagramInfo,
+  DatagramTruncatedError,
+  MessageSocket,
+  RESULT_DETAILED,
+  RESULT_TUPLE,
+} from "./message.ts";
+import {
+  connectHandle,
+  lib,
+  openSocket,
+  operationSignal,
+  SocketHandle,
+  untilClosed,
+} from "./socket.ts";
+
+const DEFAULT_BACKLOG = 511;
+
+/**
+ * Options of {@linkcode listenSeqpacket}.
+ *
+ * @example
+ * ```ts ignore
+ * import { listenSeqpacket } from "../mod.ts";
+ * const listener = listenSeqpacket({ path: "/tmp/app.sock", backlog: 16 });
+ * ```
+ */
+export interface SeqpacketListenOptions {
+  /** The path to bind; a leading `"\0"` is a Linux abstract name. */
+  path: string;
+  /** Pending-connection queue length (default 511). */
+  backlog?: number;
+}
+
+/**
+ * Options of {@linkcode connectSeqpacket}.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectSeqpacket } from "../mod.ts";
+ * const conn = await connectSeqpacket({ path: "/tmp/app.sock" });
+ * ```
+ */
+export interface SeqpacketConnectOptions {
+  /** The listener's path. */
+  path: string;
+  /** Aborts the attempt; rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Milliseconds before the attempt fails with `Deno.errors.TimedOut`. */
+  timeout?: number;
+}
+
+/**
+ * A connected Unix `SOCK_SEQPACKET` socket: reliable, ordered messages
+ * whose boundaries are kept (each `send` is one `receive`), between two
+ * ends of a connection.
+ *
+ * `receive()` resolves with `null` once the peer has closed. An empty
+ * message is told apart from the end by `poll` (`POLLRDHUP`/`POLLHUP`); an
+ * empty message sent right before closing reads as the end.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectSeqpacket } from "../mod.ts";
+ * const conn = await connectSeqpacket({ path: "/tmp/app.sock" });
+ * await conn.send(new TextEncoder().encode("request"));
+ * const reply = await conn.receive(); // one whole message, or null at the end
+ * conn.close();
+ * ```
+ */
+export class SeqpacketConn extends MessageSocket {
+  readonly #local: Deno.UnixAddr;
+  readonly #remote: Deno.UnixAddr;
+  readonly #poll = new Uint8Array(pollfd.size);
+
+  /**
+   * Wraps a connected, non-blocking `SOCK_SEQPACKET` descriptor.
+   *
+   * @param fd the descriptor, now owned.
+   * @param local the local address.
+   * @param remote the peer's address.
+   */
+  constructor(fd: number, local: Deno.UnixAddr, remote: Deno.UnixAddr) {
+    super(fd, AF_UNIX, "SeqpacketConn");
+    this.#local = local;
+    this.#remote = remote;
+  }
+
+  /** The local address (`path` is `""` for an unnamed client). */
+  get localAddr(): Deno.UnixAddr {
+    return this.#local;
+  }
+
+  /** The peer's address. */
+  get remoteAddr(): Deno.UnixAddr {
+    return this.#remote;
+  }
+
+  /**
+   * Sends one message.
+   *
+   * @param p the message.
+   * @returns the bytes sent (all of `p`).
+   * @throws {Deno.errors.BrokenPipe} when the peer has closed.
+   * @throws {SocketError} `EMSGSIZE` for a message beyond the send buffer.
+   */
+  send(p: Uint8Array): Promise<number> {
+    return this.sendMessage(p, null, 0, Infinity, () => JSON.stringify(this.#remote.path));
+  }
+
+  /**
+   * Waits for the next message.
+   *
+   * @param p optional buffer (without one, the message is sized exactly).
+   * @returns the message, or `null` when the peer has closed.
+   * @throws {DatagramTruncatedError} when the message is larger than `p`.
+   */
+  receive(p?: Uint8Array): Promise<Uint8Array<ArrayBuffer> | null> {
+    return this.receiveMessage(p, RESULT_TUPLE) as Promise<Uint8Array<ArrayBuffer> | null>;
+  }
+
+  /**
+   * Like {@linkcode SeqpacketConn.receive}, reporting truncation instead of rejecting.
+   *
+   * @param p optional buffer.
+   * @returns `{ data, addr, length, truncated }`, or `null` at the end.
+   */
+  receiveDetailed(p?: Uint8Array): Promise<DatagramInfo<Deno.UnixAddr> | null> {
+    return this.receiveMessage(p, RESULT_DETAILED) as Promise<
+      DatagramInfo<Deno.UnixAddr> | null
+    >;
+  }
+
+  /** @internal */
+  protected finishReceive(
+    buf: Uint8Array,
+    capacity: number,
+    n: number,
+    own: Uint8Array | undefined,
+    mode: number,
+  ): unknown {
+    if (n === 0 && this.#peerGone()) return null;
+    const kept = n > capacity ? capacity : n;
+    const data = this.resultBytes(buf, own, kept);
+    const addr = this.#remote;
+    if (mode === RESULT_DETAILED) return { data, addr, length: n, truncated: n > capacity };
+    if (n > capacity) {
+      throw new DatagramTruncatedError(n, capacity, data, addr, JSON.stringify(addr.path));
+    }
+    return data;
+  }
+
+  #peerGone(): boolean {
+    const pfd = this.#poll;
+    pollfd.encode({ fd: this.handleFd, events: POLLIN | POLLRDHUP, revents: 0 }, pfd);
+    if (lib().poll(pfd, 1, 0) !== 1) return false;
+    return (pollfd.decode(pfd).revents & (POLLHUP | POLLRDHUP)) !== 0;
+  }
+
+  /** Yields each message until the peer closes or the socket is closed. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array<ArrayBuffer>> {
+    return untilClosed(this, () => this.receive());
+  }
+}
+
+/**
+ * A listening Unix `SOCK_SEQPACKET` socket: `accept()` and async iteration
+ * give a {@linkcode SeqpacketConn} per client.
+ *
+ * @example
+ * ```ts ignore
+ * import { listenSeqpacket } from "../mod.ts";
+ * const listener = listenSeqpacket({ path: "/tmp/app.sock" });
+ * for await (const conn of listener) {
+ *   for await (const message of conn) await conn.send(message);
+ * }
+ * ```
+ */
+export class SeqpacketListener extends SocketHandle {
+  readonly #addr: Deno.UnixAddr;
+
+  /**
+   * Wraps a bound, listening, non-blocking descriptor.
+   *
+   * @param fd the descriptor, now owned.
+   * @param addr the bound address.
+   */
+  constructor(fd: number, addr: Deno.UnixAddr) {
+    super(fd, "SeqpacketListener");
+    this.#addr = addr;
+  }
+
+  /** The bound address. */
+  get addr(): Deno.UnixAddr {
+    return this.#addr;
+  }
+
+  /**
+   * Waits for the next connection.
+   *
+   * @returns the connection.
+   * @throws {Deno.errors.BadResource} when the listener is (or gets) closed.
+   * @throws {Deno.errors.Busy} when another accept is pending.
+   */
+  accept(): Promise<SeqpacketConn> {
+    return this.acceptNext((fd) =>
+      new SeqpacketConn(fd, this.#addr, { transport: "unixpacket", path: "" })
+    );
+  }
+
+  /** Yields connections until the listener is closed. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<SeqpacketConn> {
+    return untilClosed(this, () => this.accept());
+  }
+}
+
+/**
+ * Listens on a Unix `SOCK_SEQPACKET` socket (message boundaries kept,
+ * connection-oriented). Needs read and write access to the path.
+ *
+ * @param options the path (and backlog).
+ * @returns the listener.
+ * @throws {Deno.errors.AddrInUse} when the path exists.
+ * @example
+ * ```ts ignore
+ * import { listenSeqpacket } from "../mod.ts";
+ * const listener = listenSeqpacket({ path: "/tmp/app.sock" });
+ * const conn = await listener.accept();
+ * ```
+ */
+export function listenSeqpacket(options: SeqpacketListenOptions): SeqpacketListener {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be { path, backlog? }");
+  }
+  // Read once: the path checked must be the path bound.
+  const path = options.path;
+  const address = unixAddress(path);
+  const backlog = checkInteger(options.backlog ?? DEFAULT_BACKLOG, "backlog", 0, 0x7fffffff);
+  const fd = openSocket(AF_UNIX, SOCK_SEQPACKET);
+  const c = lib();
+  if (c.bind(fd, address, address.byteLength) === -1 || c.listen(fd, backlog) === -1) {
+    const error = netError(errno(), "bind/listen", JSON.stringify(path));
+    c.close(fd);
+    throw error;
+  }
+  return new SeqpacketListener(fd, { transport: "unixpacket", path });
+}
+
+/**
+ * Connects to a Unix `SOCK_SEQPACKET` listener.
+ *
+ * @param options the listener's path.
+ * @returns the connection.
+ * @throws {Deno.errors.NotFound} when nothing is at the path.
+ * @throws {Deno.errors.ConnectionRefused} when nobody listens there.
+ * @example
+ * ```ts ignore
+ * import { connectSeqpacket } from "../mod.ts";
+ * const conn = await connectSeqpacket({ path: "/tmp/app.sock" });
+ * conn.close();
+ * ```
+ */
+export async function connectSeqpacket(options: SeqpacketConnectOptions): Promise<SeqpacketConn> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be { path, signal?, timeout? }");
+  }
+  // Read once: the path checked must be the path connected to.
+  const path = options.path;
+  const address = unixAddress(path);
+  const deadline = operationSignal(options.signal, options.timeout, JSON.stringify(path));
+  try {
+    deadline.signal?.throwIfAborted();
+    const remote: Deno.UnixAddr = { transport: "unixpacket", path };
+    const conn = new SeqpacketConn(
+      openSocket(AF_UNIX, SOCK_SEQPACKET),
+      { transport: "unixpacket", path: "" },
+      remote,
+    );
+    return await connectHandle(conn, address, JSON.stringify(path), deadline.signal);
+  } finally {
+    deadline.dispose();
+  }
+}
