@@ -1,8 +1,10 @@
 /**
  * Tests of ffi/structs.ts. A test compiles nothing: it checks the layouts
- * against values written down from the C headers (measured with gcc on
- * Linux x86_64 glibc: `sizeof` and `offsetof`), and against what the kernel
- * returns from getsockname.
+ * of the running CPU against values written down from the C headers
+ * (measured with gcc on Linux glibc, x86_64 and aarch64: `sizeof` and
+ * `offsetof`; tests/arch_layout_test.ts checks every architecture's against
+ * the probe's recorded output), and against what the kernel reads and writes:
+ * getsockname, epoll_ctl/epoll_wait, poll.
  *
  * Run: deno test --allow-ffi --allow-net --allow-read --allow-write tests/structs_test.ts
  */
@@ -33,10 +35,22 @@ import {
   AF_INET,
   AF_INET6,
   AF_UNIX,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD,
+  EPOLLIN,
+  EPOLLOUT,
   INADDR_LOOPBACK,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  POLLIN,
+  POLLOUT,
   SOCK_DGRAM,
   SOCK_STREAM,
 } from "../ffi/constants.ts";
+import { errno, libc } from "../ffi/libc.ts";
+import { pipe2, poll, write } from "../ffi/syscalls.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -45,7 +59,8 @@ const bad = (x: unknown): Any => x;
 type AnyLayout = StructLayout<any>;
 
 // ---------------------------------------------------------------------------
-// The C headers' values, written down (gcc, x86_64, glibc).
+// The C headers' values, written down (gcc, glibc). Only epoll_event differs
+// between x86_64 (packed) and aarch64.
 
 type Expected = [
   name: string,
@@ -76,10 +91,15 @@ const C_LAYOUTS: [AnyLayout, string, number, Expected[]][] = [
     ["sun_path", 2, 108, "bytes", "host"],
   ]],
   [sockaddr_storage, "struct sockaddr_storage", 128, [["ss_family", 0, 2, "u16", "host"]]],
-  [epoll_event, "struct epoll_event", 12, [
-    ["events", 0, 4, "u32", "host"],
-    ["data", 4, 8, "u64", "host"],
-  ]],
+  Deno.build.arch === "x86_64"
+    ? [epoll_event, "struct epoll_event", 12, [
+      ["events", 0, 4, "u32", "host"],
+      ["data", 4, 8, "u64", "host"],
+    ]]
+    : [epoll_event, "struct epoll_event", 16, [
+      ["events", 0, 4, "u32", "host"],
+      ["data", 8, 8, "u64", "host"],
+    ]],
   [timeval, "struct timeval", 16, [
     ["tv_sec", 0, 8, "i64", "host"],
     ["tv_usec", 8, 8, "i64", "host"],
@@ -204,8 +224,9 @@ Deno.test("fields are in offset order, never overlap, lie inside the struct, and
       if (scalar !== undefined) {
         assert.equal(f.size, scalar, `${layout.name}.${f.name} size vs type`);
       }
-      // Natural alignment of scalars, except epoll_event.data (packed on x86_64).
-      if (scalar !== undefined && !(layout === epoll_event && f.name === "data")) {
+      // Natural alignment of scalars, except epoll_event.data where it is packed (x86_64).
+      const packed = Deno.build.arch === "x86_64" && layout === epoll_event && f.name === "data";
+      if (scalar !== undefined && !packed) {
         assert.equal(f.offset % scalar, 0, `${layout.name}.${f.name} alignment`);
       }
       end = f.offset + f.size;
@@ -306,7 +327,9 @@ Deno.test("the other layouts encode byte-for-byte as C lays them out", () => {
   ]);
   assert.deepEqual(
     [...epoll_event.encode({ events: 0x80000005, data: 0x0102030405060708n })],
-    [5, 0, 0, 0x80, 8, 7, 6, 5, 4, 3, 2, 1],
+    Deno.build.arch === "x86_64"
+      ? [5, 0, 0, 0x80, 8, 7, 6, 5, 4, 3, 2, 1]
+      : [5, 0, 0, 0x80, 0, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1],
   );
   assert.deepEqual(
     [...timeval.encode({ tv_sec: -2n, tv_usec: 999999n })],
@@ -607,6 +630,59 @@ Deno.test("kernel: AF_UNIX abstract name: getsockname returns the leading NUL an
   } finally {
     close(client);
     close(fd);
+  }
+});
+
+Deno.test("kernel: epoll_ctl reads and epoll_wait writes struct epoll_event as declared (data, events, stride)", () => {
+  const c = libc();
+  const epfd = c.epoll_create1(EPOLL_CLOEXEC);
+  assert.ok(epfd >= 0, `epoll_create1: errno ${errno()}`);
+  const fds: number[] = [];
+  try {
+    // Values that fill both halves of data, so a wrong offset or stride shows.
+    const data = [0x8877665544332211n, 0x0123456789abcdefn];
+    for (const d of data) {
+      const fd = c.eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC); // counter 1: readable at once
+      assert.ok(fd >= 0, `eventfd: errno ${errno()}`);
+      fds.push(fd);
+      const event = epoll_event.encode({ events: (EPOLLIN | EPOLLOUT) >>> 0, data: d });
+      assert.equal(c.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, event), 0, `epoll_ctl: errno ${errno()}`);
+    }
+    // Room for three events, garbage-filled: the kernel writes exactly two.
+    const out = garbage(3 * epoll_event.size);
+    const before = out.slice();
+    const n = c.epoll_wait(epfd, out, 3, 0);
+    assert.equal(n, 2, `epoll_wait: errno ${errno()}`);
+    const got = [0, 1].map((i) => epoll_event.decode(out.subarray(i * epoll_event.size)));
+    assert.deepEqual(got.map((e) => e.data).sort(), [...data].sort());
+    for (const e of got) {
+      assert.equal(e.events, EPOLLIN | EPOLLOUT, "an eventfd with 1 is readable and writable");
+    }
+    assert.deepEqual(out.subarray(2 * epoll_event.size), before.subarray(2 * epoll_event.size));
+  } finally {
+    for (const fd of fds) c.close(fd);
+    c.close(epfd);
+  }
+});
+
+Deno.test("kernel: poll reads an array of struct pollfd as declared and writes revents where decoded", () => {
+  const p = new Int32Array(2);
+  pipe2(p, O_NONBLOCK | O_CLOEXEC);
+  try {
+    write(p[1], new Uint8Array([1]));
+    const set = garbage(2 * pollfd.size);
+    pollfd.encode({ fd: p[0], events: POLLIN }, set.subarray(0, pollfd.size));
+    pollfd.encode({ fd: p[1], events: POLLOUT }, set.subarray(pollfd.size));
+    assert.equal(poll(set, 2, 0), 2);
+    assert.deepEqual(pollfd.decode(set), { fd: p[0], events: POLLIN, revents: POLLIN });
+    assert.deepEqual(pollfd.decode(set.subarray(pollfd.size)), {
+      fd: p[1],
+      events: POLLOUT,
+      revents: POLLOUT,
+    });
+  } finally {
+    close(p[0]);
+    close(p[1]);
   }
 });
 
