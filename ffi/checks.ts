@@ -21,6 +21,9 @@ const getBuffer = intrinsicGetter("buffer");
 const getByteOffset = intrinsicGetter("byteOffset");
 const apply = Reflect.apply;
 const isInteger = Number.isInteger;
+const isArray = Array.isArray;
+const getPrototypeOf = Object.getPrototypeOf;
+const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const U8 = Uint8Array;
 
 /**
@@ -356,18 +359,34 @@ export function checkInt32Array(value: unknown, name: string, count: number): In
 }
 
 /**
- * A short description of a value's type, for error messages.
+ * A short description of a value's type, for error messages. It reads only
+ * internal slots and data properties, never a getter or a Proxy's `get`
+ * trap: those are the caller's code, and an error path must not run it (nor
+ * let it replace the TypeError being built with an error of its own).
  *
  * @param value anything.
- * @returns e.g. `"string"`, `"null"`, `"Array"`.
+ * @returns e.g. `"string"`, `"null"`, `"Array"`, `"Uint16Array"`, `"object"`.
  * @example
  * ```ts
  * import { describe } from "./checks.ts";
  * describe([]); // "Array"
+ * describe(new DataView(new ArrayBuffer(1))); // "DataView"
  * ```
  */
 export function describe(value: unknown): string {
   if (value === null) return "null";
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  return typeof value;
+  if (typeof value !== "object") return typeof value;
+  const typed = apply(getTypedArrayName, value, []);
+  if (typed !== undefined) return typed as string;
+  try {
+    if (isArray(value)) return "Array";
+    const proto = getPrototypeOf(value);
+    if (proto === null) return "object";
+    const ctor = getOwnPropertyDescriptor(proto, "constructor")?.value;
+    if (typeof ctor !== "function") return "object";
+    const name = getOwnPropertyDescriptor(ctor, "name")?.value;
+    return typeof name === "string" && name !== "" ? name : "object";
+  } catch {
+    return "object"; // a revoked Proxy, or a trap that threw
+  }
 }
