@@ -1,29 +1,21 @@
 /**
- * Addresses between Deno's shapes (`Deno.NetAddr`, `Deno.UnixAddr`) and
- * encoded `struct sockaddr_*` bytes; host names resolved with `getaddrinfo`.
+ * Host names to IP endpoints: numeric addresses parsed directly, anything
+ * else resolved with `getaddrinfo`, and the net permission checked on the
+ * name as written and on every address it yields (as Deno 2.9 does). The
+ * `sockaddr` encodings live in `net/families/`.
  *
  * @module
  */
 
 import { checkInteger } from "../ffi/checks.ts";
-import { AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC } from "../ffi/constants.ts";
-import { inet_ntop, inet_pton } from "../ffi/convert.ts";
+import { AF_INET, AF_INET6, AF_UNSPEC } from "../ffi/constants.ts";
+import { inet_pton } from "../ffi/convert.ts";
 import { type AddrInfo, AddrInfoError, getaddrinfo, getaddrinfoSync } from "../ffi/resolve.ts";
-import { SUN_PATH_SIZE } from "../ffi/structs.ts";
+import { decodeIp, type IpEndpoint } from "./families/mod.ts";
 import { validateHostname } from "./hostname.ts";
 import { checkNet, checkNetAddress } from "./permissions.ts";
 
-/** A resolved IP endpoint: family, 4 or 16 address bytes, port. */
-export interface IpEndpoint {
-  /** `AF_INET` or `AF_INET6`. */
-  family: number;
-  /** 4 or 16 bytes, network order. */
-  address: Uint8Array;
-  /** 0..65535. */
-  port: number;
-  /** IPv6 scope (interface index) for link-local addresses. */
-  scopeId?: number;
-}
+export type { IpEndpoint };
 
 /**
  * Checks a port number as Deno does.
@@ -189,9 +181,9 @@ function lookupFailed(hostname: string, cause: unknown): Error {
 function endpointsOf(hostname: string, entries: AddrInfo[], port: number): IpEndpoint[] {
   const out: IpEndpoint[] = [];
   for (const entry of entries) {
-    const decoded = decodeSockaddr(entry.address, entry.address.byteLength);
-    if (decoded.family === AF_INET || decoded.family === AF_INET6) {
-      const endpoint: IpEndpoint = { family: decoded.family, address: decoded.bytes!, port };
+    const decoded = decodeIp(entry.address, entry.address.byteLength);
+    if (decoded !== null) {
+      const endpoint: IpEndpoint = { family: decoded.family, address: decoded.address, port };
       if (decoded.scopeId) endpoint.scopeId = decoded.scopeId;
       // The first address is the one Deno checks and uses: a deny there refuses the call.
       if (out.length === 0) checkNetAddress(endpoint.family, endpoint.address, port);
@@ -211,125 +203,4 @@ function permittedAddress(endpoint: IpEndpoint): boolean {
     if (error instanceof Deno.errors.NotCapable) return false;
     throw error;
   }
-}
-
-/**
- * Encodes an IP endpoint as `struct sockaddr_in` (16 bytes) or `sockaddr_in6` (28 bytes).
- *
- * @param endpoint the endpoint.
- * @returns the bytes.
- */
-export function encodeIp(endpoint: IpEndpoint): Uint8Array {
-  const v6 = endpoint.family === AF_INET6;
-  const bytes = new Uint8Array(v6 ? 28 : 16);
-  const view = new DataView(bytes.buffer);
-  view.setUint16(0, endpoint.family, true);
-  view.setUint16(2, endpoint.port, false);
-  if (v6) {
-    bytes.set(endpoint.address, 8);
-    view.setUint32(24, endpoint.scopeId ?? 0, true);
-  } else {
-    bytes.set(endpoint.address, 4);
-  }
-  return bytes;
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/**
- * Encodes a Unix socket path as `struct sockaddr_un`. A path starting with
- * `"\0"` is a Linux abstract name (no file; the length counts exactly).
- *
- * @param path the path.
- * @returns the bytes, exactly as long as the kernel should read.
- * @throws {TypeError} for a non-string or empty path, or a NUL inside a file path.
- * @throws {RangeError} when the path does not fit `sun_path` (108 bytes).
- */
-export function encodeUnix(path: string): Uint8Array {
-  if (typeof path !== "string") throw new TypeError("path must be a string");
-  if (path.length === 0) throw new TypeError("path must not be empty");
-  const abstract = path[0] === "\0";
-  if (!abstract && path.includes("\0")) throw new TypeError("path must not contain NUL bytes");
-  const pathBytes = encoder.encode(path);
-  // A file path needs room for its terminating NUL; an abstract name does not.
-  const room = abstract ? SUN_PATH_SIZE : SUN_PATH_SIZE - 1;
-  if (pathBytes.byteLength > room) {
-    throw new RangeError(
-      `Unix socket path is ${pathBytes.byteLength} bytes, longer than the ${room} that sun_path holds`,
-    );
-  }
-  const bytes = new Uint8Array(2 + pathBytes.byteLength + (abstract ? 0 : 1));
-  new DataView(bytes.buffer).setUint16(0, AF_UNIX, true);
-  bytes.set(pathBytes, 2);
-  return bytes;
-}
-
-/** A decoded socket address. */
-export interface DecodedSockaddr {
-  /** The family. */
-  family: number;
-  /** IP address bytes. */
-  bytes?: Uint8Array;
-  /** IP port. */
-  port?: number;
-  /** IPv6 scope. */
-  scopeId?: number;
-  /** Unix path (`""` for an unnamed socket, leading `"\0"` for an abstract name). */
-  path?: string;
-}
-
-/**
- * Decodes the first `length` bytes of a `struct sockaddr_*`.
- *
- * @param bytes the buffer.
- * @param length the length the kernel reported.
- * @returns the decoded fields.
- */
-export function decodeSockaddr(bytes: Uint8Array, length: number): DecodedSockaddr {
-  if (length < 2) return { family: AF_UNSPEC, path: "" };
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const family = view.getUint16(0, true);
-  if (family === AF_INET && length >= 8) {
-    return { family, port: view.getUint16(2, false), bytes: bytes.slice(4, 8) };
-  }
-  if (family === AF_INET6 && length >= 24) {
-    return {
-      family,
-      port: view.getUint16(2, false),
-      bytes: bytes.slice(8, 24),
-      scopeId: length >= 28 ? view.getUint32(24, true) : 0,
-    };
-  }
-  if (family === AF_UNIX) {
-    let end = length;
-    if (length > 2 && bytes[2] !== 0) {
-      // A file path: stop at its NUL terminator.
-      const nul = bytes.subarray(2, length).indexOf(0);
-      if (nul !== -1) end = 2 + nul;
-    }
-    return { family, path: decoder.decode(bytes.subarray(2, end)) };
-  }
-  return { family };
-}
-
-/**
- * Turns decoded address fields into Deno's address shape.
- *
- * @param decoded the fields.
- * @param transport the transport to report.
- * @returns a `Deno.NetAddr` or `Deno.UnixAddr`.
- */
-export function toDenoAddr(
-  decoded: DecodedSockaddr,
-  transport: "tcp" | "udp" | "unix" | "unixpacket",
-): Deno.NetAddr | Deno.UnixAddr {
-  if (decoded.family === AF_INET || decoded.family === AF_INET6) {
-    return {
-      transport: transport as "tcp" | "udp",
-      hostname: inet_ntop(decoded.family, decoded.bytes!),
-      port: decoded.port!,
-    };
-  }
-  return { transport: transport as "unix" | "unixpacket", path: decoded.path ?? "" };
 }

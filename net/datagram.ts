@@ -55,8 +55,7 @@ import {
   writeIp,
 } from "./families/mod.ts";
 import { closedError, netError } from "./errors.ts";
-import { type DatagramInfo, MessageSocket, RESULT_DETAILED, RESULT_TUPLE } from "./message.ts";
-import { DatagramTruncatedError } from "./message.ts";
+import { type DatagramInfo, MessageSocket } from "./message.ts";
 import { setBytesOption, setIntOption } from "./options.ts";
 import { checkNet, checkNetAddress } from "./permissions.ts";
 import { validateHostname } from "./hostname.ts";
@@ -251,7 +250,8 @@ export interface MulticastV6Membership extends Deno.MulticastV6Membership {
  * for await (const [data, from] of server) await server.send(data, from);
  * ```
  */
-export class DatagramConn<A extends DatagramAddr = DatagramAddr> extends MessageSocket
+export class DatagramConn<A extends DatagramAddr = DatagramAddr>
+  extends MessageSocket<[Uint8Array<ArrayBuffer>, A], DatagramInfo<A>>
   implements Deno.DatagramConn {
   readonly #transport: "udp" | "unixpacket";
   #addr: A;
@@ -404,47 +404,14 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr> extends Message
     );
   }
 
-  /**
-   * Waits for and resolves to the next datagram.
-   *
-   * @param p optional buffer; without it a 64 KiB scratch is used and the
-   *   result is an exact copy (never truncated for UDP).
-   * @returns `[data, addr]`; with `p`, `data` is a view of `p`.
-   * @throws {DatagramTruncatedError} when the datagram was larger than `p`.
-   * @throws {Deno.errors.BadResource} when the socket is (or gets) closed.
-   * @throws {Deno.errors.ConnectionRefused} on a connected UDP socket whose peer's port is closed.
-   */
-  receive(p?: Uint8Array): Promise<[Uint8Array<ArrayBuffer>, A]> {
-    return this.receiveMessage(p, RESULT_TUPLE) as Promise<[Uint8Array<ArrayBuffer>, A]>;
-  }
-
-  /**
-   * Like {@linkcode DatagramConn.receive}, but reports truncation instead of
-   * rejecting.
-   *
-   * @param p optional buffer.
-   * @returns `{ data, addr, length, truncated }`.
-   */
-  receiveDetailed(p?: Uint8Array): Promise<DatagramInfo<A>> {
-    return this.receiveMessage(p, RESULT_DETAILED) as Promise<DatagramInfo<A>>;
+  /** @internal */
+  protected sourceAddress(): A {
+    return this.#source();
   }
 
   /** @internal */
-  protected finishReceive(
-    buf: Uint8Array,
-    capacity: number,
-    n: number,
-    own: Uint8Array | undefined,
-    mode: number,
-  ): unknown {
-    const addr = this.#source();
-    const kept = n > capacity ? capacity : n;
-    const data = this.resultBytes(buf, own, kept);
-    if (mode === RESULT_DETAILED) return { data, addr, length: n, truncated: n > capacity };
-    if (n > capacity) {
-      throw new DatagramTruncatedError(n, capacity, data, addr, this.#describe(addr));
-    }
-    return [data, addr];
+  protected describeAddress(addr: unknown): string {
+    return this.#describe(addr as DatagramAddr);
   }
 
   #source(): A {

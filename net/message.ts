@@ -164,7 +164,7 @@ const PEEK_BYTE = new Uint8Array(1);
  * conn.close();
  * ```
  */
-export abstract class MessageSocket extends SocketHandle {
+export abstract class MessageSocket<Result = unknown, Detailed = unknown> extends SocketHandle {
   /** @internal `AF_INET`, `AF_INET6` or `AF_UNIX`. */
   protected readonly domain: number;
   /** @internal Source address of the last datagram (`sockaddr_storage`). */
@@ -192,17 +192,76 @@ export abstract class MessageSocket extends SocketHandle {
     this.domain = domain;
   }
 
+  /** @internal Whether `receive` resolves `[data, addr]` (datagrams) or `data` alone (seqpacket). */
+  protected readonly tupleResults: boolean = true;
+
+  /** @internal The sender of the datagram just received (read from `fromBytes`/`fromLen`). */
+  protected abstract sourceAddress(): unknown;
+
+  /** @internal An address as text, for truncation messages. */
+  protected abstract describeAddress(addr: unknown): string;
+
+  /** @internal Whether an empty message just received is in fact the end (seqpacket). */
+  protected endOfMessages(): boolean {
+    return false;
+  }
+
+  /**
+   * Waits for and resolves to the next message.
+   *
+   * @param p optional buffer; without it a 64 KiB scratch is used and the
+   *   result is an exact copy (never truncated for UDP).
+   * @returns `[data, addr]` (seqpacket: `data`, or `null` at the end); with `p`, `data` is a view of `p`.
+   * @throws {DatagramTruncatedError} when the message was larger than `p`.
+   * @throws {Deno.errors.BadResource} when the socket is (or gets) closed.
+   * @throws {Deno.errors.ConnectionRefused} on a connected UDP socket whose peer's port is closed.
+   */
+  receive(p?: Uint8Array): Promise<Result> {
+    return this.receiveMessage(p, RESULT_TUPLE) as Promise<Result>;
+  }
+
+  /**
+   * Like {@linkcode MessageSocket.receive}, but reports truncation instead of rejecting.
+   *
+   * @param p optional buffer.
+   * @returns `{ data, addr, length, truncated }` (seqpacket: `null` at the end).
+   */
+  receiveDetailed(p?: Uint8Array): Promise<Detailed> {
+    return this.receiveMessage(p, RESULT_DETAILED) as Promise<Detailed>;
+  }
+
   /**
    * @internal Builds the result of a successful receive, synchronously
    * (before another receive may reuse `fromBytes` or the scratch buffer).
    */
-  protected abstract finishReceive(
+  protected finishReceive(
     buf: Uint8Array,
     capacity: number,
     n: number,
     own: Uint8Array | undefined,
     mode: number,
-  ): unknown;
+  ): unknown {
+    if (n === 0 && this.endOfMessages()) return null;
+    const addr = this.sourceAddress();
+    let data: Uint8Array<ArrayBuffer>;
+    if (own !== undefined && buf !== own) {
+      // Read into scratch for the real length: copy what fits into the caller's buffer.
+      capacity = byteLengthOf(own, "p"); // not own.byteLength: that property may lie
+      const kept = n > capacity ? capacity : n;
+      own.set(buf.subarray(0, kept));
+      data = own.subarray(0, kept) as Uint8Array<ArrayBuffer>;
+    } else {
+      const kept = n > capacity ? capacity : n;
+      data = (own === undefined ? buf.slice(0, kept) : own.subarray(0, kept)) as Uint8Array<
+        ArrayBuffer
+      >;
+    }
+    if (mode === RESULT_DETAILED) return { data, addr, length: n, truncated: n > capacity };
+    if (n > capacity) {
+      throw new DatagramTruncatedError(n, capacity, data, addr, this.describeAddress(addr));
+    }
+    return this.tupleResults ? [data, addr] : data;
+  }
 
   /**
    * @internal When true, every receive reads into the scratch buffer and
@@ -395,16 +454,5 @@ export abstract class MessageSocket extends SocketHandle {
     last.set(bytes);
     this.#lastIpLength = length;
     return this.#lastHost = inet_ntop(family, bytes);
-  }
-
-  /** @internal The datagram's bytes as a result: a copy out of scratch, or a view of the caller's buffer. */
-  protected resultBytes(
-    buf: Uint8Array,
-    own: Uint8Array | undefined,
-    kept: number,
-  ): Uint8Array<ArrayBuffer> {
-    return (own === undefined ? buf.slice(0, kept) : own.subarray(0, kept)) as Uint8Array<
-      ArrayBuffer
-    >;
   }
 }

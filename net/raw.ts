@@ -29,7 +29,7 @@
  * @module
  */
 
-import { byteLengthOf, checkInteger, describe, plainView } from "../ffi/checks.ts";
+import { checkInteger, describe, plainView } from "../ffi/checks.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -56,13 +56,7 @@ import {
 } from "./families/mod.ts";
 import { netError } from "./errors.ts";
 import { validateHostname } from "./hostname.ts";
-import {
-  type DatagramInfo,
-  DatagramTruncatedError,
-  MessageSocket,
-  RESULT_DETAILED,
-  RESULT_TUPLE,
-} from "./message.ts";
+import { type DatagramInfo, MessageSocket } from "./message.ts";
 import { setBytesOption, setIntOption } from "./options.ts";
 import { checkNet, checkRawDestination } from "./permissions.ts";
 import { lib, openSocket, untilClosed } from "./socket.ts";
@@ -167,7 +161,8 @@ function refused(e: number, call: string, detail: string): Error {
  * sock.close();
  * ```
  */
-export class RawSocket extends MessageSocket {
+export class RawSocket
+  extends MessageSocket<[Uint8Array<ArrayBuffer>, RawAddr], DatagramInfo<RawAddr>> {
   /** `"raw"` (SOCK_RAW) or `"dgram"` (ping socket). */
   readonly mode: "raw" | "dgram";
   /** `"ipv4"` or `"ipv6"`. */
@@ -292,55 +287,19 @@ export class RawSocket extends MessageSocket {
     this.#destLength = writeIp(this.toBytes, usable.family, usable.address, 0, endpoint.scopeId);
   }
 
-  /**
-   * Waits for the next packet.
-   *
-   * @param p optional buffer; the packet is copied into it.
-   * @returns `[data, from]`.
-   * @throws {DatagramTruncatedError} when the packet is larger than `p`.
-   * @throws {Deno.errors.BadResource} when the socket is (or gets) closed.
-   */
-  receive(p?: Uint8Array): Promise<[Uint8Array<ArrayBuffer>, RawAddr]> {
-    return this.receiveMessage(p, RESULT_TUPLE) as Promise<[Uint8Array<ArrayBuffer>, RawAddr]>;
-  }
-
-  /**
-   * Like {@linkcode RawSocket.receive}, reporting truncation instead of rejecting.
-   *
-   * @param p optional buffer.
-   * @returns `{ data, addr, length, truncated }`.
-   */
-  receiveDetailed(p?: Uint8Array): Promise<DatagramInfo<RawAddr>> {
-    return this.receiveMessage(p, RESULT_DETAILED) as Promise<DatagramInfo<RawAddr>>;
-  }
-
   /** @internal */
-  protected finishReceive(
-    buf: Uint8Array,
-    _capacity: number,
-    n: number,
-    own: Uint8Array | undefined,
-    mode: number,
-  ): unknown {
+  protected sourceAddress(): RawAddr {
     const from = this.fromBytes;
     const family = from[0] | (from[1] << 8);
-    const addr: RawAddr = {
+    return {
       transport: "raw",
       hostname: family === AF_INET || family === AF_INET6 ? this.sourceHost(family) : "",
     };
-    let data: Uint8Array<ArrayBuffer>;
-    let capacity = n;
-    if (own !== undefined) {
-      capacity = byteLengthOf(own, "p"); // not own.byteLength: that property may lie
-      const kept = n > capacity ? capacity : n;
-      own.set(buf.subarray(0, kept));
-      data = own.subarray(0, kept) as Uint8Array<ArrayBuffer>;
-    } else {
-      data = buf.slice(0, n);
-    }
-    if (mode === RESULT_DETAILED) return { data, addr, length: n, truncated: n > capacity };
-    if (n > capacity) throw new DatagramTruncatedError(n, capacity, data, addr, addr.hostname);
-    return [data, addr];
+  }
+
+  /** @internal */
+  protected describeAddress(addr: unknown): string {
+    return (addr as RawAddr).hostname;
   }
 
   /**

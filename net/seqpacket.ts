@@ -14,13 +14,7 @@ import { errno } from "../ffi/libc.ts";
 import { pollfd } from "../ffi/structs.ts";
 import { unixAddress } from "./families/mod.ts";
 import { netError } from "./errors.ts";
-import {
-  type DatagramInfo,
-  DatagramTruncatedError,
-  MessageSocket,
-  RESULT_DETAILED,
-  RESULT_TUPLE,
-} from "./message.ts";
+import { type DatagramInfo, MessageSocket } from "./message.ts";
 import {
   connectHandle,
   lib,
@@ -84,7 +78,10 @@ export interface SeqpacketConnectOptions {
  * conn.close();
  * ```
  */
-export class SeqpacketConn extends MessageSocket {
+export class SeqpacketConn extends MessageSocket<
+  Uint8Array<ArrayBuffer> | null,
+  DatagramInfo<Deno.UnixAddr> | null
+> {
   readonly #local: Deno.UnixAddr;
   readonly #remote: Deno.UnixAddr;
   readonly #poll = new Uint8Array(pollfd.size);
@@ -124,46 +121,22 @@ export class SeqpacketConn extends MessageSocket {
     return this.sendMessage(p, null, 0, Infinity, () => JSON.stringify(this.#remote.path));
   }
 
-  /**
-   * Waits for the next message.
-   *
-   * @param p optional buffer (without one, the message is sized exactly).
-   * @returns the message, or `null` when the peer has closed.
-   * @throws {DatagramTruncatedError} when the message is larger than `p`.
-   */
-  receive(p?: Uint8Array): Promise<Uint8Array<ArrayBuffer> | null> {
-    return this.receiveMessage(p, RESULT_TUPLE) as Promise<Uint8Array<ArrayBuffer> | null>;
-  }
+  /** @internal Messages are the data alone: the peer is fixed. */
+  protected override readonly tupleResults = false;
 
-  /**
-   * Like {@linkcode SeqpacketConn.receive}, reporting truncation instead of rejecting.
-   *
-   * @param p optional buffer.
-   * @returns `{ data, addr, length, truncated }`, or `null` at the end.
-   */
-  receiveDetailed(p?: Uint8Array): Promise<DatagramInfo<Deno.UnixAddr> | null> {
-    return this.receiveMessage(p, RESULT_DETAILED) as Promise<
-      DatagramInfo<Deno.UnixAddr> | null
-    >;
+  /** @internal */
+  protected sourceAddress(): Deno.UnixAddr {
+    return this.#remote;
   }
 
   /** @internal */
-  protected finishReceive(
-    buf: Uint8Array,
-    capacity: number,
-    n: number,
-    own: Uint8Array | undefined,
-    mode: number,
-  ): unknown {
-    if (n === 0 && this.#peerGone()) return null;
-    const kept = n > capacity ? capacity : n;
-    const data = this.resultBytes(buf, own, kept);
-    const addr = this.#remote;
-    if (mode === RESULT_DETAILED) return { data, addr, length: n, truncated: n > capacity };
-    if (n > capacity) {
-      throw new DatagramTruncatedError(n, capacity, data, addr, JSON.stringify(addr.path));
-    }
-    return data;
+  protected describeAddress(addr: unknown): string {
+    return JSON.stringify((addr as Deno.UnixAddr).path);
+  }
+
+  /** @internal An empty message is told apart from the end by poll (POLLRDHUP/POLLHUP). */
+  protected override endOfMessages(): boolean {
+    return this.#peerGone();
   }
 
   #peerGone(): boolean {
