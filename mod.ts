@@ -1,27 +1,44 @@
 /**
- * The BSD socket API for Deno, through libc.
+ * The BSD socket API for Deno, through libc: the ergonomic layer.
  *
- * The ergonomic layer reads like Deno's own net API — {@linkcode listen},
- * {@linkcode connect}, `Listener`, `Conn` — so code written for
- * `Deno.listen`/`Deno.connect` works unchanged, while every call underneath
- * is a plain libc call on a non-blocking socket driven by an epoll reactor.
- * Socket options, conversion helpers, constants, struct layouts and
- * {@linkcode SocketError} are re-exported; the C-faithful calls live in
- * `./ffi/mod.ts`.
+ * It reads like Deno's own net API — {@linkcode listen}, {@linkcode connect},
+ * {@linkcode Listener}, {@linkcode Conn}, {@linkcode listenDatagram} — so code
+ * written for `Deno.listen`/`Deno.connect` works unchanged, while every call
+ * underneath is a plain libc call on a non-blocking socket driven by an epoll
+ * (or poll) reactor. Beside TCP, UDP and Unix sockets it offers Unix
+ * `SOCK_SEQPACKET`, raw IP sockets, every socket option by name
+ * ({@linkcode setSocketOption}) and errors that carry `errno` and `code`
+ * ({@linkcode SocketError}).
  *
- * Run with `--allow-ffi` (libc) and `--allow-net` (checked like Deno does).
+ * The other entry points:
+ * - `@bsd-sockets/ffi/ffi`: the C-faithful layer — `socket`, `bind`,
+ *   `sendmsg`... with their C names, the constants (`AF_INET`, `SO_REUSEADDR`...),
+ *   the struct layouts (`sockaddr_in`...) and the conversions (`htons`,
+ *   `inet_pton`...).
+ * - `@bsd-sockets/ffi/packets`: IPv4/IPv6/UDP/ICMP header parsers and ICMP
+ *   echo builders, for raw sockets.
  *
- * @example An echo server
- * ```ts ignore
- * import { listen } from "./mod.ts";
- * for await (const conn of listen({ port: 8080 })) {
- *   conn.readable.pipeTo(conn.writable).catch(() => {});
- * }
+ * Run with `--allow-ffi` (libc) and `--allow-net` (checked as Deno checks it).
+ *
+ * @example An echo round trip on a free port
+ * ```ts
+ * import { connect, listen } from "@bsd-sockets/ffi";
+ *
+ * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * using client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * using server = await listener.accept();
+ * await client.write(new TextEncoder().encode("ping"));
+ * const buf = new Uint8Array(4);
+ * const n = await server.read(buf);
+ * await server.write(buf.subarray(0, n!));
+ * await client.read(buf);
+ * new TextDecoder().decode(buf); // "ping"
  * ```
  *
  * @module
  */
 
+// Stream sockets: TCP and Unix.
 export { connect, listen, Listener } from "./net/stream.ts";
 export type {
   TcpConnectOptions,
@@ -32,35 +49,43 @@ export type {
 export { Conn } from "./net/conn.ts";
 export type { KeepAliveOptions, TcpConn, UnixConn } from "./net/conn.ts";
 export { SocketHandle } from "./net/socket.ts";
+
+// The message engine every datagram-like socket shares.
+export { DatagramTruncatedError, DEFAULT_RECEIVE_SIZE, MessageSocket } from "./net/message.ts";
+export type { DatagramInfo } from "./net/message.ts";
+
+// Datagram sockets: UDP and Unix datagrams.
 export {
   connectDatagram,
-  connectSeqpacket,
   DatagramConn,
-  DatagramTruncatedError,
-  DEFAULT_RECEIVE_SIZE,
   listenDatagram,
-  listenSeqpacket,
   MAX_UDP_PAYLOAD_V4,
   MAX_UDP_PAYLOAD_V6,
-  MessageSocket,
-  SeqpacketConn,
-  SeqpacketListener,
 } from "./net/datagram.ts";
 export type {
   DatagramAddr,
-  DatagramInfo,
   MulticastV4Membership,
   MulticastV6Membership,
-  SeqpacketConnectOptions,
-  SeqpacketListenOptions,
   UdpConnectOptions,
   UdpListenOptions,
   UnixDatagramConnectOptions,
   UnixDatagramListenOptions,
 } from "./net/datagram.ts";
+
+// Unix SOCK_SEQPACKET.
+export {
+  connectSeqpacket,
+  listenSeqpacket,
+  SeqpacketConn,
+  SeqpacketListener,
+} from "./net/seqpacket.ts";
+export type { SeqpacketConnectOptions, SeqpacketListenOptions } from "./net/seqpacket.ts";
+
+// Raw IP sockets.
 export { openRawSocket, RawSocket } from "./net/raw.ts";
 export type { RawAddr, RawMode, RawSocketOptions } from "./net/raw.ts";
-export * from "./net/packets.ts";
+
+// Socket options by name.
 export {
   getSocketOption,
   getSocketOptionRaw,
@@ -75,11 +100,10 @@ export type {
   SocketOptionName,
   SocketOptionTypes,
 } from "./net/options.ts";
-export { IoSource, type PollerKind, Reactor, reactor, setPoller } from "./reactor/reactor.ts";
-export { type Poller, READABLE, WRITABLE } from "./reactor/poller.ts";
 
-export * from "./ffi/convert.ts";
-export * from "./ffi/constants.ts";
-export * from "./ffi/structs.ts";
-export { brandSocketError, errnoName, SocketError, strerror } from "./ffi/errors.ts";
+// The poller the reactor uses.
+export { type PollerKind, setPoller } from "./reactor/reactor.ts";
+
+// Errors.
+export { SocketError } from "./ffi/errors.ts";
 export type { SocketErrorFields } from "./ffi/errors.ts";

@@ -14,21 +14,15 @@
  */
 
 import { parseArgs } from "@cli";
+import { openRawSocket, type RawMode, type RawSocket } from "../mod.ts";
+import { AF_INET, AF_INET6, IPPROTO_ICMP, IPPROTO_ICMPV6, SOCK_RAW } from "../ffi/mod.ts";
 import {
-  AF_INET,
-  AF_INET6,
   buildIcmpEcho,
   buildIcmpv6Echo,
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
-  openRawSocket,
   parseIcmp,
   parseIcmpv6,
   parseIPv4Packet,
-  type RawMode,
-  type RawSocket,
-} from "../mod.ts";
-import { SOCK_RAW } from "../ffi/mod.ts";
+} from "../net/packets.ts";
 import { resolveHost } from "./resolve_host.ts";
 
 const USAGE = "usage: deno task ping [-c count] [-i interval] [-s size] [-W timeout] [-t ttl] " +

@@ -5,8 +5,7 @@
  * @module
  */
 
-import { AF_INET, AF_INET6, inet_ntop, inet_pton } from "../mod.ts";
-import { getaddrinfo } from "../ffi/mod.ts";
+import { AF_INET, AF_INET6, getaddrinfo, inet_ntop, inet_pton } from "../ffi/mod.ts";
 
 /** A resolved target: family and the address as text. */
 export interface ResolvedHost {

@@ -13,20 +13,9 @@
  */
 
 import { parseArgs } from "@cli";
-import {
-  AF_INET,
-  AF_INET6,
-  type DatagramConn,
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
-  listenDatagram,
-  openRawSocket,
-  parseIcmp,
-  parseIcmpv6,
-  parseIPv4Packet,
-  type RawSocket,
-} from "../mod.ts";
-import { SOCK_DGRAM } from "../ffi/mod.ts";
+import { type DatagramConn, listenDatagram, openRawSocket, type RawSocket } from "../mod.ts";
+import { AF_INET, AF_INET6, IPPROTO_ICMP, IPPROTO_ICMPV6, SOCK_DGRAM } from "../ffi/mod.ts";
+import { parseIcmp, parseIcmpv6, parseIPv4Packet } from "../net/packets.ts";
 import { resolveHost } from "./resolve_host.ts";
 
 const USAGE =

@@ -50,9 +50,10 @@ const swap32 = (n: number): number =>
  *   fractional, too large): nothing is silently truncated.
  * @example
  * ```ts
- * import { htons } from "./convert.ts";
+ * import { htons } from "@bsd-sockets/ffi/ffi";
  * htons(80); // 20480 (0x5000) on x86_64
  * ```
+ * @category Conversion
  */
 export function htons(hostshort: number): number {
   checkInteger(hostshort, "hostshort", 0, 0xffff);
@@ -68,9 +69,10 @@ export function htons(hostshort: number): number {
  * @throws {RangeError} when it is not an integer in `0..65535`.
  * @example
  * ```ts
- * import { ntohs } from "./convert.ts";
+ * import { ntohs } from "@bsd-sockets/ffi/ffi";
  * ntohs(0x5000); // 80 on x86_64
  * ```
+ * @category Conversion
  */
 export function ntohs(netshort: number): number {
   checkInteger(netshort, "netshort", 0, 0xffff);
@@ -87,9 +89,10 @@ export function ntohs(netshort: number): number {
  * @throws {RangeError} when it is not an integer in `0..4294967295`.
  * @example
  * ```ts
- * import { htonl } from "./convert.ts";
+ * import { htonl } from "@bsd-sockets/ffi/ffi";
  * htonl(0x7f000001); // 0x0100007f on x86_64
  * ```
+ * @category Conversion
  */
 export function htonl(hostlong: number): number {
   checkInteger(hostlong, "hostlong", 0, 0xffffffff);
@@ -105,9 +108,10 @@ export function htonl(hostlong: number): number {
  * @throws {RangeError} when it is not an integer in `0..4294967295`.
  * @example
  * ```ts
- * import { ntohl } from "./convert.ts";
+ * import { ntohl } from "@bsd-sockets/ffi/ffi";
  * ntohl(0x0100007f); // 0x7f000001 on x86_64
  * ```
+ * @category Conversion
  */
 export function ntohl(netlong: number): number {
   checkInteger(netlong, "netlong", 0, 0xffffffff);
@@ -219,11 +223,12 @@ function parseAton(cp: string): number {
  * @throws {TypeError} when `cp` is not a string.
  * @example
  * ```ts
- * import { inet_aton, ntohl } from "./convert.ts";
+ * import { inet_aton, ntohl } from "@bsd-sockets/ffi/ffi";
  * const s = inet_aton("0x7f.1"); // 127.0.0.1
  * if (s !== null) console.log(ntohl(s).toString(16)); // "7f000001"
  * inet_aton("1.2.3.256"); // null
  * ```
+ * @category Conversion
  */
 export function inet_aton(cp: string): number | null {
   checkString(cp, "cp");
@@ -247,11 +252,12 @@ export function inet_aton(cp: string): number | null {
  * @throws {TypeError} when `cp` is not a string.
  * @example
  * ```ts
- * import { inet_addr } from "./convert.ts";
+ * import { inet_addr } from "@bsd-sockets/ffi/ffi";
  * inet_addr("127.0.0.1"); // 0x0100007f on x86_64
  * inet_addr("nonsense"); // 0xffffffff
  * inet_addr("255.255.255.255"); // 0xffffffff too: use inet_aton instead
  * ```
+ * @category Conversion
  */
 export function inet_addr(cp: string): number {
   checkString(cp, "cp");
@@ -271,9 +277,10 @@ export function inet_addr(cp: string): number {
  * @throws {RangeError} when it is not an integer in `0..4294967295`.
  * @example
  * ```ts
- * import { htonl, inet_ntoa } from "./convert.ts";
+ * import { htonl, inet_ntoa } from "@bsd-sockets/ffi/ffi";
  * inet_ntoa(htonl(0x7f000001)); // "127.0.0.1"
  * ```
+ * @category Conversion
  */
 export function inet_ntoa(s_addr: number): string {
   checkInteger(s_addr, "s_addr", 0, 0xffffffff);
@@ -402,11 +409,11 @@ function pton6(src: string, end: number, dst: Uint8Array): boolean {
  * @throws {SocketError} `EAFNOSUPPORT` for any other family (glibc returns -1).
  * @example
  * ```ts
- * import { AF_INET6 } from "./constants.ts";
- * import { inet_pton } from "./convert.ts";
+ * import { AF_INET6, inet_pton } from "@bsd-sockets/ffi/ffi";
  * inet_pton(AF_INET6, "::1"); // Uint8Array(16) [0, ..., 0, 1]
  * inet_pton(AF_INET6, "fe80::1%eth0"); // null
  * ```
+ * @category Conversion
  */
 export function inet_pton(af: number, src: string): Uint8Array | null {
   checkInt(af, "af");
@@ -502,14 +509,14 @@ function ntop6(src: Uint8Array): string {
  * @throws {SocketError} `EAFNOSUPPORT` for any other family.
  * @example
  * ```ts
- * import { AF_INET, AF_INET6 } from "./constants.ts";
- * import { inet_ntop } from "./convert.ts";
+ * import { AF_INET, AF_INET6, inet_ntop } from "@bsd-sockets/ffi/ffi";
  * inet_ntop(AF_INET, new Uint8Array([127, 0, 0, 1])); // "127.0.0.1"
  * const a = new Uint8Array(16);
  * a[10] = a[11] = 0xff;
  * a.set([192, 0, 2, 1], 12);
  * inet_ntop(AF_INET6, a); // "::ffff:192.0.2.1"
  * ```
+ * @category Conversion
  */
 export function inet_ntop(af: number, src: Uint8Array): string {
   const need = checkNtopArguments(af, src);
@@ -616,12 +623,12 @@ function libcInetNtop(af: number, src: Uint8Array): string {
  *
  * @example
  * ```ts
- * import * as pure from "./convert.ts";
- * import type { ConvertFunctions } from "./convert.ts";
- * import { AF_INET } from "./constants.ts";
+ * import * as pure from "@bsd-sockets/ffi/ffi";
+ * import { AF_INET, type ConvertFunctions } from "@bsd-sockets/ffi/ffi";
  * const impl: ConvertFunctions = pure; // or libcConvert, glibc's versions
  * impl.inet_ntop(AF_INET, new Uint8Array([10, 0, 0, 1])); // "10.0.0.1"
  * ```
+ * @category Conversion
  */
 export interface ConvertFunctions {
   /** See {@linkcode htons}. */
@@ -656,10 +663,11 @@ export interface ConvertFunctions {
  *
  * @example
  * ```ts
- * import { inet_aton, libcConvert } from "./convert.ts";
+ * import { inet_aton, libcConvert } from "@bsd-sockets/ffi/ffi";
  * // needs --allow-ffi
  * console.log(libcConvert.inet_aton("10.1") === inet_aton("10.1")); // true
  * ```
+ * @category Conversion
  */
 export const libcConvert: Readonly<ConvertFunctions> = Object.freeze({
   htons: libcHtons,

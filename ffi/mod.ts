@@ -9,18 +9,25 @@
  * Needs `--allow-ffi` for the calls; the pure helpers (`htons`, `inet_aton`,
  * struct layouts, constants) work without it.
  *
- * @example The tutorial's server, call by call
- * ```ts ignore
- * import * as c from "./mod.ts";
- * const fd = c.socket(c.AF_INET, c.SOCK_STREAM, 0);
- * c.bind(fd, c.sockaddr_in.encode({ sin_family: c.AF_INET, sin_port: 8080, sin_addr: c.INADDR_ANY }));
- * c.listen(fd, 128);
- * const conn = c.accept(fd); // blocks until a client connects
+ * @example The tutorial's server and client, call by call, on a free port
+ * ```ts
+ * import * as c from "@bsd-sockets/ffi/ffi";
+ *
+ * const server = c.socket(c.AF_INET, c.SOCK_STREAM, 0);
+ * c.bind(server, c.sockaddr_in.encode({ sin_family: c.AF_INET, sin_port: 0, sin_addr: c.INADDR_LOOPBACK }));
+ * c.listen(server, 128);
+ * const addr = new Uint8Array(c.sockaddr_in.size);
+ * c.getsockname(server, addr, new Uint32Array([addr.length])); // the port the kernel chose
+ *
+ * const client = c.socket(c.AF_INET, c.SOCK_STREAM, 0);
+ * c.connect(client, addr); // a loopback connect completes at once, into the backlog
+ * const conn = c.accept(server);
+ * c.write(client, new TextEncoder().encode("hello"));
  * const buf = new Uint8Array(1024);
  * const n = c.read(conn, buf);
  * c.write(conn, buf, n);
- * c.close(conn);
- * c.close(fd);
+ * c.read(client, buf); // 5: "hello" came back
+ * for (const fd of [conn, client, server]) c.close(fd);
  * ```
  *
  * @module
@@ -32,6 +39,7 @@ export * from "./constants.ts";
 export * from "./structs.ts";
 export * from "./convert.ts";
 export * from "./bytes.ts";
-export { errnoName, lastError, SocketError, strerror } from "./errors.ts";
+export { brandSocketError, errnoName, lastError, SocketError, strerror } from "./errors.ts";
+export type { SocketErrorFields } from "./errors.ts";
 export { errno, type Libc, libc, libraryPath, LINUX_SYMBOLS } from "./libc.ts";
 export { MAX_IO_COUNT } from "./checks.ts";

@@ -14,7 +14,8 @@
  */
 
 import assert from "@assert";
-import { listen, reactor, setPoller } from "../mod.ts";
+import { listen, setPoller } from "../mod.ts";
+import { reactor } from "../reactor/reactor.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const BACKENDS = ["epoll", "poll"] as const;
