@@ -11,27 +11,29 @@
 
 import assert from "@assert";
 import {
-  AF_INET,
-  AF_INET6,
   connect,
   getSocketOption,
   getSocketOptionRaw,
-  IPPROTO_ICMP,
-  IPPROTO_TCP,
   listen,
   setSocketOption,
   setSocketOptionRaw,
-  SO_PRIORITY,
-  SOCK_DGRAM,
-  SOCK_RAW,
-  SOCK_STREAM,
   SOCKET_OPTIONS,
   SocketError,
   type SocketOptionName,
   type SocketOptionTypes,
+} from "../mod.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  SO_PRIORITY,
+  SOCK_DGRAM,
+  SOCK_RAW,
+  SOCK_STREAM,
   SOL_SOCKET,
   TCP_INFO,
-} from "../mod.ts";
+} from "../ffi/mod.ts";
 import { close, listen as listenFd, socket } from "../ffi/syscalls.ts";
 import { errno, setErrno } from "../ffi/libc.ts";
 

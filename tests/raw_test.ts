@@ -11,27 +11,27 @@
 
 import assert from "@assert";
 import {
+  DatagramTruncatedError,
+  listenDatagram,
+  openRawSocket,
+  type RawSocket,
+  SocketError,
+} from "../mod.ts";
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP } from "../ffi/mod.ts";
+import {
   buildIcmpEcho,
   buildIcmpv6Echo,
-  DatagramTruncatedError,
   describeIcmp,
   ICMP_TYPE,
   icmpv6Checksum,
   internetChecksum,
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
-  IPPROTO_UDP,
-  listenDatagram,
-  openRawSocket,
   parseIcmp,
   parseIcmpv6,
   parseIPv4Header,
   parseIPv4Packet,
   parseIPv6Header,
   parseUdpHeader,
-  type RawSocket,
-  SocketError,
-} from "../mod.ts";
+} from "../net/packets.ts";
 
 const RANGE_FILE = "/proc/sys/net/ipv4/ping_group_range";
 
