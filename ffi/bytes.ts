@@ -40,8 +40,12 @@ const pointerOf = Deno.UnsafePointer.of;
 const pointerValue = Deno.UnsafePointer.value;
 const viewLength = byteLengthOf;
 
-/** Checks the required length `n` against the true lengths of the buffers. */
-function checkCount(n: unknown, ...buffers: [string, number][]): number {
+/**
+ * Checks the required length `n` itself. Called before any buffer is
+ * measured: `n` is never coerced, so no caller code can run in between
+ * and change what was measured.
+ */
+function countOf(n: unknown): number {
   if (n === undefined) {
     throw new TypeError("n (the number of bytes) is required");
   }
@@ -51,12 +55,15 @@ function checkCount(n: unknown, ...buffers: [string, number][]): number {
   if (!isInteger(n) || n < 0) {
     throw new RangeError(`n must be a non-negative integer, got ${n}`);
   }
-  for (const [name, byteLength] of buffers) {
-    if (n > byteLength) {
-      throw new RangeError(`n (${n}) is larger than ${name}.byteLength (${byteLength})`);
-    }
+  return n + 0; // folds -0 into 0
+}
+
+/** Measures `view` (its true length) and checks that `count` bytes fit in it. */
+function fits(count: number, name: string, view: unknown): void {
+  const byteLength = viewLength(view, name);
+  if (count > byteLength) {
+    throw new RangeError(`n (${count}) is larger than ${name}.byteLength (${byteLength})`);
   }
-  return n === 0 ? 0 : n; // folds -0 into 0
 }
 
 /** The address of a non-empty view's first byte. */
@@ -82,7 +89,8 @@ function address(view: Uint8Array): number {
  * ```
  */
 export function bzero(s: Uint8Array, n: number): void {
-  const count = checkCount(n, ["s", viewLength(s, "s")]);
+  const count = countOf(n);
+  fits(count, "s", s);
   if (count === 0) return;
   libc().bzero(s, BigInt(count));
 }
@@ -105,11 +113,9 @@ export function bzero(s: Uint8Array, n: number): void {
  * ```
  */
 export function bcopy(src: Uint8Array, dest: Uint8Array, n: number): void {
-  const count = checkCount(
-    n,
-    ["src", viewLength(src, "src")],
-    ["dest", viewLength(dest, "dest")],
-  );
+  const count = countOf(n);
+  fits(count, "src", src);
+  fits(count, "dest", dest);
   if (count === 0) return;
   libc().bcopy(src, dest, BigInt(count));
 }
@@ -131,7 +137,9 @@ export function bcopy(src: Uint8Array, dest: Uint8Array, n: number): void {
  * ```
  */
 export function bcmp(a: Uint8Array, b: Uint8Array, n: number): number {
-  const count = checkCount(n, ["a", viewLength(a, "a")], ["b", viewLength(b, "b")]);
+  const count = countOf(n);
+  fits(count, "a", a);
+  fits(count, "b", b);
   if (count === 0) return 0;
   return libc().bcmp(a, b, BigInt(count));
 }
@@ -158,14 +166,14 @@ export function bcmp(a: Uint8Array, b: Uint8Array, n: number): number {
  * ```
  */
 export function memset(s: Uint8Array, c: number, n: number): Uint8Array {
-  const length = viewLength(s, "s");
   if (typeof c !== "number") {
     throw new TypeError(`c must be a number, got ${describe(c)}`);
   }
   if (!isInteger(c) || c < -128 || c > 255) {
     throw new RangeError(`c must be an integer in -128..255, got ${c}`);
   }
-  const count = checkCount(n, ["s", length]);
+  const count = countOf(n);
+  fits(count, "s", s);
   if (count === 0) return s;
   libc().memset(s, c & 0xff, BigInt(count));
   return s;
@@ -196,11 +204,9 @@ export function memset(s: Uint8Array, c: number, n: number): Uint8Array {
  * ```
  */
 export function memcpy(dest: Uint8Array, src: Uint8Array, n: number): Uint8Array {
-  const count = checkCount(
-    n,
-    ["dest", viewLength(dest, "dest")],
-    ["src", viewLength(src, "src")],
-  );
+  const count = countOf(n);
+  fits(count, "dest", dest);
+  fits(count, "src", src);
   if (count === 0) return dest;
   const symbols = libc(); // first, so a missing --allow-ffi gets the friendly message
   const d = address(dest);
@@ -234,11 +240,9 @@ export function memcpy(dest: Uint8Array, src: Uint8Array, n: number): Uint8Array
  * ```
  */
 export function memmove(dest: Uint8Array, src: Uint8Array, n: number): Uint8Array {
-  const count = checkCount(
-    n,
-    ["dest", viewLength(dest, "dest")],
-    ["src", viewLength(src, "src")],
-  );
+  const count = countOf(n);
+  fits(count, "dest", dest);
+  fits(count, "src", src);
   if (count === 0) return dest;
   libc().memmove(dest, src, BigInt(count));
   return dest;
@@ -264,7 +268,9 @@ export function memmove(dest: Uint8Array, src: Uint8Array, n: number): Uint8Arra
  * ```
  */
 export function memcmp(a: Uint8Array, b: Uint8Array, n: number): number {
-  const count = checkCount(n, ["a", viewLength(a, "a")], ["b", viewLength(b, "b")]);
+  const count = countOf(n);
+  fits(count, "a", a);
+  fits(count, "b", b);
   if (count === 0) return 0;
   return libc().memcmp(a, b, BigInt(count));
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkInt } from "./checks.ts";
 import { ERRNO } from "./constants.ts";
 import { cString, errno, libc } from "./libc.ts";
 
@@ -36,8 +37,9 @@ export function errnoName(value: number): string {
 /**
  * The `strerror` text for an errno value (cached: messages never change).
  *
- * @param value an errno value.
+ * @param value an errno value (an `int`; `-0` is `0`).
  * @returns e.g. `"Connection refused"`.
+ * @throws {TypeError | RangeError} when `value` is not a 32-bit integer.
  * @example
  * ```ts
  * import { strerror } from "./errors.ts";
@@ -45,10 +47,12 @@ export function errnoName(value: number): string {
  * ```
  */
 export function strerror(value: number): string {
-  let text = messages.get(value);
+  // Checked here, not by Deno's FFI: its message for -0, 1.5 or "5" names no argument.
+  const e = checkInt(value, "errno");
+  let text = messages.get(e);
   if (text === undefined) {
-    text = cString(libc().strerror(value)) ?? `Unknown error ${value}`;
-    messages.set(value, text);
+    text = cString(libc().strerror(e)) ?? `Unknown error ${e}`;
+    messages.set(e, text);
   }
   return text;
 }
@@ -107,7 +111,7 @@ export class SocketError extends Error {
     );
     this.name = "SocketError";
     (this as { [BRAND]?: boolean })[BRAND] = true;
-    this.errno = errnoValue;
+    this.errno = errnoValue === 0 ? 0 : errnoValue; // never -0
     this.code = code;
     this.syscall = syscall;
   }

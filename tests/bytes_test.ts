@@ -459,6 +459,25 @@ Deno.test("hostile: memset's byte value", () => {
   assertAlive();
 });
 
+Deno.test("hostile: n = -0 is n = 0 for every function, and returns what n = 0 returns", () => {
+  const arena = new Arena([8, 8]);
+  const [x, y] = arena.views;
+  const before = arena.snapshot();
+  assert.equal(bzero(x, -0), undefined);
+  assert.equal(bcopy(x, y, -0), undefined);
+  assert.ok(Object.is(bcmp(x, y, -0), 0), "bcmp(-0) is +0");
+  assert.equal(memset(x, 1, -0), x);
+  assert.equal(memcpy(x, y, -0), x);
+  assert.equal(memmove(x, y, -0), x);
+  assert.ok(Object.is(memcmp(x, y, -0), 0), "memcmp(-0) is +0");
+  arena.assertEquals(before, "n = -0 touched a byte");
+  // Still measured: a -0 count with a non-Uint8Array is the TypeError of n = 0.
+  for (const fn of [() => bzero(bad([]), -0), () => memcpy(x, bad({}), -0)]) {
+    assert.throws(fn, TypeError);
+  }
+  assertAlive();
+});
+
 Deno.test("hostile: overlap — bcopy and memmove give the memmove result, memcpy refuses", () => {
   const len = 96;
   for (const backing of ["ArrayBuffer", "SharedArrayBuffer"] as Backing[]) {

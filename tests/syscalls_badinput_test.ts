@@ -35,7 +35,7 @@ import {
   SOL_SOCKET,
   TCP_INFO,
 } from "../ffi/constants.ts";
-import { SocketError } from "../ffi/errors.ts";
+import { SocketError, strerror } from "../ffi/errors.ts";
 import { errno, setErrno } from "../ffi/libc.ts";
 import { pollfd, sockaddr_in, sockaddr_in6 } from "../ffi/structs.ts";
 import {
@@ -770,6 +770,100 @@ Deno.test("domain/type/protocol, backlog, flags, how, level, optname, arg reject
       "setsockopt",
     );
   } finally {
+    fx.close();
+  }
+});
+
+Deno.test("-0 is 0 for every integer argument: fd, lengths, flags, levels, counts", () => {
+  // Deno's FFI refuses -0 for i32/u32 with "Invalid FFI i32 type, expected
+  // integer", naming no argument; the checks must hand libc +0 instead, so
+  // every call with -0 behaves exactly like the same call with 0.
+  const fx = fixture();
+  const pair = new Int32Array(2);
+  socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair);
+  const spare = socket(AF_INET, SOCK_DGRAM, 0);
+  try {
+    const buf = new Uint8Array(16);
+    const udpName = new Uint8Array(16);
+    getsockname(fx.udp, udpName, new Uint32Array([16]));
+    const fds = pollfd.encode({ fd: -1, events: POLLIN });
+    const opened = (fd: number) => {
+      close(fd);
+      return "a descriptor";
+    };
+    const calls: [string, (z: number) => unknown][] = [
+      // fd (0 is stdin: only calls that neither change nor block on it)
+      ["fcntl(fd)", (z) => fcntl(z, F_GETFD)],
+      ["read(fd, n=0)", (z) => read(z, buf, 0)],
+      ["getsockopt(fd)", (z) => getsockopt(z, SOL_SOCKET, SO_TYPE, buf, new Uint32Array([4]))],
+      ["getsockname(fd)", (z) => getsockname(z, buf, new Uint32Array([16]))],
+      // lengths
+      ["read(n)", (z) => read(fx.b, buf, z)],
+      ["write(n)", (z) => write(fx.a, buf, z)],
+      ["send(n)", (z) => send(fx.a, buf, z, 0)],
+      ["recv(n)", (z) => recv(fx.b, buf, z, 0)],
+      ["sendto(n)", (z) => sendto(fx.udp, buf, z, 0, udpName)],
+      ["recvfrom(n)", (z) => recvfrom(fx.udp, buf, z, 0)],
+      ["bind(addrlen)", (z) => bind(spare, loop4(), z)],
+      ["connect(addrlen)", (z) => connect(spare, loop4(9), z)],
+      ["sendto(null, addrlen)", (z) => sendto(spare, buf, 1, 0, null, z)],
+      ["setsockopt(optlen)", (z) => setsockopt(fx.udp, SOL_SOCKET, SO_RCVBUF, buf, z)],
+      ["poll(nfds)", (z) => poll(fds, z, 0)],
+      ["poll(timeout)", (z) => poll(fds, 1, z)],
+      // flags
+      ["send(flags)", (z) => send(pair[0], buf, 1, z)],
+      ["recv(flags)", (z) => recv(pair[1], buf, 1, z)],
+      ["sendto(flags)", (z) => sendto(fx.udp, buf, 1, z, udpName)],
+      [
+        "recvfrom(flags)",
+        (z) => recvfrom(fx.udp, buf, 16, z, new Uint8Array(16), new Uint32Array([16])),
+      ],
+      ["accept4(flags)", (z) => accept4(fx.listener, null, null, z)],
+      ["pipe2(flags)", (z) => {
+        const p = new Int32Array(2);
+        pipe2(p, z);
+        return [opened(p[0]), opened(p[1])];
+      }],
+      ["fcntl(arg)", (z) => fcntl(pair[0], F_SETFD, z)],
+      // levels, option names, domain/type/protocol, backlog, how
+      ["getsockopt(level)", (z) => getsockopt(fx.udp, z, SO_TYPE, buf, new Uint32Array([16]))],
+      ["getsockopt(optname)", (z) => getsockopt(fx.udp, SOL_SOCKET, z, buf, new Uint32Array([4]))],
+      ["setsockopt(level)", (z) => setsockopt(fx.udp, z, SO_RCVBUF, new Uint8Array(4))],
+      ["socket(protocol)", (z) => opened(socket(AF_INET, SOCK_DGRAM, z))],
+      ["socket(domain)", (z) => opened(socket(z, SOCK_DGRAM, 0))],
+      ["socket(type)", (z) => opened(socket(AF_INET, z, 0))],
+      ["socketpair(protocol)", (z) => {
+        const p = new Int32Array(2);
+        socketpair(AF_UNIX, SOCK_STREAM, z, p);
+        return [opened(p[0]), opened(p[1])];
+      }],
+      ["listen(backlog)", (z) => listen(fx.listener, z)],
+      ["shutdown(how)", (z) => shutdown(pair[1], z)],
+    ];
+    const outcome = (fn: () => unknown): string => {
+      try {
+        return `returned ${JSON.stringify(fn() ?? null)}`;
+      } catch (e) {
+        // A TypeError or RangeError here is the bug: let it fail the test.
+        if (e instanceof SocketError) return `SocketError ${e.code}`;
+        throw e;
+      }
+    };
+    for (const [what, call] of calls) {
+      const negative = outcome(() => call(-0));
+      const positive = outcome(() => call(0));
+      assert.equal(negative, positive, `${what}: -0 and 0 differ`);
+    }
+    // errno values: strerror checks its argument itself, SocketError keeps +0.
+    assert.equal(strerror(-0), strerror(0));
+    assert.ok(Object.is(new SocketError(-0, "test").errno, 0), "SocketError.errno is +0");
+    rejects(() => strerror(bad("5")), TypeError, "errno", "strerror('5')");
+    rejects(() => strerror(1.5), RangeError, "errno", "strerror(1.5)");
+    // An integer check that then refuses 0 refuses -0 with the same message.
+    rejects(() => fcntl(fx.a, -0), RangeError, "cmd", "fcntl(cmd=-0), which is F_DUPFD");
+    assert.throws(() => fcntl(fx.a, -0), (e: Error) => /got 0$/.test(e.message));
+  } finally {
+    closeAll(pair[0], pair[1], spare);
     fx.close();
   }
 });
