@@ -19,30 +19,7 @@ import {
   MAX_UDP_PAYLOAD_V4,
   MAX_UDP_PAYLOAD_V6,
 } from "../mod.ts";
-
-/** Deno's addresses are null-prototype objects; compare their fields. */
-function plain<T extends object>(addr: T): T {
-  return { ...addr };
-}
-
-function pattern(size: number, seed = 1): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed) & 0xff;
-  return bytes;
-}
-
-/** Resolves with the value, or with "timeout" after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), ms)),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { plain, readProc, runDenoSource, seededBytes, udpPair, within } from "./helpers.ts";
 
 for (
   const [family, host, max] of [
@@ -59,7 +36,7 @@ for (
       assert.ok(ours.addr.port > 0);
       const big = new Uint8Array(70000);
       for (const size of [0, 1, max]) {
-        const payload = pattern(size, size);
+        const payload = seededBytes(size, size);
         // ours -> Deno
         assert.equal(await ours.send(payload, theirsAddr), size);
         const [got, from] = await theirs.receive(big);
@@ -79,7 +56,7 @@ for (
       );
       assert.ok(error instanceof RangeError, String(error));
       assert.match(error.message, new RegExp(`at most ${max} bytes.*got ${max + 1}`));
-      await ours.send(pattern(3), theirsAddr);
+      await ours.send(seededBytes(3), theirsAddr);
       const [next] = await theirs.receive(big);
       assert.equal(next.byteLength, 3, "the next datagram Deno sees is the 3-byte one");
     } finally {
@@ -90,10 +67,9 @@ for (
 }
 
 Deno.test("UDP: receive(p) with a small buffer rejects with DatagramTruncatedError; receiveDetailed reports it", async () => {
-  const a = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const b = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const { a, b, close } = udpPair();
   try {
-    const payload = pattern(1000);
+    const payload = seededBytes(1000);
     await a.send(payload, b.addr);
     const small = new Uint8Array(100);
     const error = await b.receive(small).then(() => null, (e) => e);
@@ -117,8 +93,7 @@ Deno.test("UDP: receive(p) with a small buffer rejects with DatagramTruncatedErr
     assert.equal(exact.truncated, false);
     assert.deepEqual(exact.data, payload);
   } finally {
-    a.close();
-    b.close();
+    close();
   }
 });
 
@@ -126,17 +101,17 @@ Deno.test("UDP: a dual-stack socket on :: receives IPv4 as ::ffff:a.b.c.d and re
   const v6 = listenDatagram({ transport: "udp", hostname: "::", port: 0 });
   const v4 = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   try {
-    await v4.send(pattern(10), { transport: "udp", hostname: "127.0.0.1", port: v6.addr.port });
+    await v4.send(seededBytes(10), { transport: "udp", hostname: "127.0.0.1", port: v6.addr.port });
     const [data, from] = await v6.receive();
     assert.equal(data.byteLength, 10);
     assert.equal(from.hostname, "::ffff:127.0.0.1");
-    await v6.send(pattern(5), from);
+    await v6.send(seededBytes(5), from);
     // And an IPv4 destination written as IPv4 is mapped by the socket.
-    await v6.send(pattern(6), v4.addr);
+    await v6.send(seededBytes(6), v4.addr);
     assert.equal((await v4.receive())[0].byteLength, 5);
     assert.equal((await v4.receive())[0].byteLength, 6);
     // An IPv4 socket cannot send to IPv6.
-    await assert.rejects(() => v4.send(pattern(1), v6.addr), TypeError);
+    await assert.rejects(() => v4.send(seededBytes(1), v6.addr), TypeError);
   } finally {
     v6.close();
     v4.close();
@@ -155,27 +130,27 @@ Deno.test("UDP: connected socket sends without an address, hears only its peer, 
   try {
     assert.deepEqual(conn.remoteAddr, plain(serverAddr));
     assert.equal(conn.addr.hostname, "127.0.0.1");
-    assert.equal(await conn.send(pattern(4)), 4);
+    assert.equal(await conn.send(seededBytes(4)), 4);
     const [got, from] = await server.receive(new Uint8Array(100));
-    assert.deepEqual(got, pattern(4));
+    assert.deepEqual(got, seededBytes(4));
     assert.deepEqual(plain(from), conn.addr);
     // A datagram from someone else is dropped by the kernel; the peer's arrives.
-    await stranger.send(pattern(7), conn.addr);
-    await server.send(pattern(9), conn.addr);
+    await stranger.send(seededBytes(7), conn.addr);
+    await server.send(seededBytes(9), conn.addr);
     const [reply, replyFrom] = await conn.receive();
-    assert.deepEqual(reply, pattern(9));
+    assert.deepEqual(reply, seededBytes(9));
     assert.deepEqual(replyFrom, plain(serverAddr));
     // Nobody listens any more: the ICMP port unreachable surfaces.
     server.close();
-    await conn.send(pattern(1));
+    await conn.send(seededBytes(1));
     await assert.rejects(() => conn.receive(), Deno.errors.ConnectionRefused);
     // connect() on an existing socket, then disconnect().
     conn.disconnect();
     assert.equal(conn.remoteAddr, undefined);
-    await assert.rejects(() => conn.send(pattern(1)), TypeError);
+    await assert.rejects(() => conn.send(seededBytes(1)), TypeError);
     await conn.connect(stranger.addr);
-    await conn.send(pattern(2));
-    assert.deepEqual((await stranger.receive())[0], pattern(2));
+    await conn.send(seededBytes(2));
+    assert.deepEqual((await stranger.receive())[0], seededBytes(2));
   } finally {
     stranger.close();
     conn.close();
@@ -183,12 +158,11 @@ Deno.test("UDP: connected socket sends without an address, hears only its peer, 
 });
 
 Deno.test("UDP: concurrent receives complete in call order; close rejects pending ones and ends iteration", async () => {
-  const a = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const b = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const { a, b } = udpPair();
   const first = b.receive();
   const second = b.receive(new Uint8Array(10));
-  await a.send(pattern(1), b.addr);
-  await a.send(pattern(2), b.addr);
+  await a.send(seededBytes(1), b.addr);
+  await a.send(seededBytes(2), b.addr);
   assert.equal((await first)[0].byteLength, 1);
   assert.equal((await second)[0].byteLength, 2);
 
@@ -196,12 +170,12 @@ Deno.test("UDP: concurrent receives complete in call order; close rejects pendin
   const loop = (async () => {
     for await (const [data] of b) iterated.push(data.byteLength);
   })();
-  await a.send(pattern(3), b.addr);
+  await a.send(seededBytes(3), b.addr);
   await new Promise((r) => setTimeout(r, 50));
   const pending = a.receive();
   a.close();
   await assert.rejects(() => pending, Deno.errors.BadResource);
-  await assert.rejects(() => a.send(pattern(1), b.addr), Deno.errors.BadResource);
+  await assert.rejects(() => a.send(seededBytes(1), b.addr), Deno.errors.BadResource);
   b.close();
   await loop;
   assert.deepEqual(iterated, [3]);
@@ -213,10 +187,10 @@ Deno.test("UDP: bad arguments are rejected before libc", async () => {
   try {
     await assert.rejects(() => a.send("hi" as unknown as Uint8Array, a.addr), TypeError);
     await assert.rejects(
-      () => a.send(pattern(1), { transport: "udp", hostname: "127.0.0.1", port: 70000 }),
+      () => a.send(seededBytes(1), { transport: "udp", hostname: "127.0.0.1", port: 70000 }),
       RangeError,
     );
-    await assert.rejects(() => a.send(pattern(1)), TypeError, "not connected");
+    await assert.rejects(() => a.send(seededBytes(1)), TypeError, "not connected");
     await assert.rejects(() => a.receive([1, 2] as unknown as Uint8Array), TypeError);
     assert.throws(
       () => listenDatagram({ transport: "udp", port: -1 }),
@@ -257,17 +231,9 @@ Deno.test("UDP: send checks --allow-net for the destination, like Deno", async (
     console.log(JSON.stringify(results));
   `;
   // deno eval grants every permission: run a file with a narrow --allow-net instead.
-  const file = await Deno.makeTempFile({ suffix: ".ts" });
-  await Deno.writeTextFile(file, script);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-ffi", "--allow-net=127.0.0.1", file],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  await Deno.remove(file);
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, stderr);
-  const results = JSON.parse(new TextDecoder().decode(out.stdout));
+  const out = await runDenoSource(["--allow-ffi", "--allow-net=127.0.0.1"], script);
+  assert.equal(out.code, 0, out.stderr);
+  const results = JSON.parse(out.stdout);
   assert.equal(results[0], "sent");
   assert.match(results[1], /^NotCapable: Requires net access to "127\.0\.0\.2:9"/);
 });
@@ -280,20 +246,20 @@ Deno.test("Unix datagram: both ways between two bound sockets (file path and abs
   try {
     assert.deepEqual(a.addr, { transport: "unixpacket", path: `${dir}/a.sock` });
     assert.equal((await Deno.stat(`${dir}/a.sock`)).isSocket, true);
-    await a.send(pattern(5), b.addr);
+    await a.send(seededBytes(5), b.addr);
     const [got, from] = await b.receive();
-    assert.deepEqual(got, pattern(5));
+    assert.deepEqual(got, seededBytes(5));
     assert.deepEqual(from, { transport: "unixpacket", path: `${dir}/a.sock` });
-    await b.send(pattern(100_000), from);
+    await b.send(seededBytes(100_000), from);
     const [back, backFrom] = await a.receive();
     assert.equal(back.byteLength, 100_000, "a Unix datagram above 64 KiB is not cut");
-    assert.deepEqual(back, pattern(100_000));
+    assert.deepEqual(back, seededBytes(100_000));
     assert.equal(backFrom.path, abstract);
     // Zero-length datagrams exist too.
     await a.send(new Uint8Array(0), b.addr);
     assert.equal((await b.receive())[0].byteLength, 0);
     // Truncation reporting works the same way.
-    await a.send(pattern(50), b.addr);
+    await a.send(seededBytes(50), b.addr);
     const info = await b.receiveDetailed(new Uint8Array(8));
     assert.deepEqual([info.truncated, info.length, info.data.byteLength], [true, 50, 8]);
   } finally {
@@ -310,19 +276,19 @@ Deno.test("Unix datagram: an unbound sender, connectDatagram, and Deno's unixpac
   const unbound = listenDatagram({ transport: "unixgram" });
   try {
     assert.equal(unbound.addr.path, "");
-    await unbound.send(pattern(3), ours.addr);
+    await unbound.send(seededBytes(3), ours.addr);
     const [got, from] = await ours.receive();
-    assert.deepEqual(got, pattern(3));
+    assert.deepEqual(got, seededBytes(3));
     assert.equal(from.path, "", "an unbound sender has no address");
 
     // ours -> Deno and Deno -> ours.
-    await ours.send(pattern(20), { transport: "unixpacket", path: `${dir}/deno.sock` });
+    await ours.send(seededBytes(20), { transport: "unixpacket", path: `${dir}/deno.sock` });
     const [denoGot, denoFrom] = await theirs.receive(new Uint8Array(100));
-    assert.deepEqual(denoGot, pattern(20));
+    assert.deepEqual(denoGot, seededBytes(20));
     assert.equal((denoFrom as Deno.UnixAddr).path, `${dir}/ours.sock`);
-    await theirs.send(pattern(30), ours.addr);
+    await theirs.send(seededBytes(30), ours.addr);
     const [oursGot, oursFrom] = await ours.receive();
-    assert.deepEqual(oursGot, pattern(30));
+    assert.deepEqual(oursGot, seededBytes(30));
     assert.equal(oursFrom.path, `${dir}/deno.sock`);
 
     // A connected client with its own path, so the server can answer.
@@ -332,12 +298,12 @@ Deno.test("Unix datagram: an unbound sender, connectDatagram, and Deno's unixpac
       localPath: `${dir}/client.sock`,
     });
     try {
-      await client.send(pattern(4));
+      await client.send(seededBytes(4));
       const [req, reqFrom] = await ours.receive();
-      assert.deepEqual(req, pattern(4));
+      assert.deepEqual(req, seededBytes(4));
       assert.equal(reqFrom.path, `${dir}/client.sock`);
-      await ours.send(pattern(6), reqFrom);
-      assert.deepEqual((await client.receive())[0], pattern(6));
+      await ours.send(seededBytes(6), reqFrom);
+      assert.deepEqual((await client.receive())[0], seededBytes(6));
     } finally {
       client.close();
     }
@@ -353,15 +319,9 @@ Deno.test("Unix datagram: an unbound sender, connectDatagram, and Deno's unixpac
   }
 });
 
-/** Reads a /proc file through cat: Deno reads /proc/net only with --allow-all. */
-async function procFile(path: string): Promise<string> {
-  const out = await new Deno.Command("cat", { args: [path], stdout: "piped" }).output();
-  return new TextDecoder().decode(out.stdout);
-}
-
 /** Multicast memberships the kernel lists for `lo` in /proc/net/igmp (hex, host order). */
 async function igmpGroupsOnLo(): Promise<string[]> {
-  const text = await procFile("/proc/net/igmp");
+  const text = await readProc("/proc/net/igmp");
   const groups: string[] = [];
   let onLo = false;
   for (const line of text.split("\n")) {
@@ -400,15 +360,15 @@ Deno.test("Multicast IPv4: join 239.255.x.y on 127.0.0.1, receive with loopback,
     assert.equal(receiver.getOption("IP_MULTICAST_TTL"), 0);
 
     const to = { transport: "udp" as const, hostname: group, port: receiver.addr.port };
-    await sender.send(pattern(12), to);
+    await sender.send(seededBytes(12), to);
     const [data, from] = await receiver.receive();
-    assert.deepEqual(data, pattern(12));
+    assert.deepEqual(data, seededBytes(12));
     assert.deepEqual(from, sender.addr);
 
     await membership.leave();
     await membership.leave(); // a second leave does nothing
     assert.ok(!(await igmpGroupsOnLo()).includes(hex), "membership gone after leave()");
-    await sender.send(pattern(13), to);
+    await sender.send(seededBytes(13), to);
     assert.equal(await within(receiver.receive(), 200), "timeout", "no delivery after leave");
   } finally {
     receiver.close();
@@ -426,7 +386,7 @@ Deno.test("Multicast IPv4: join 239.255.x.y on 127.0.0.1, receive with loopback,
 const IPV6_GROUP = "ff02::1:ff00:beef";
 
 async function igmp6GroupsOnLo(): Promise<string[]> {
-  const text = await procFile("/proc/net/igmp6");
+  const text = await readProc("/proc/net/igmp6");
   return text.split("\n").filter((line) => /^\d+\s+lo\s/.test(line)).map((line) =>
     line.trim().split(/\s+/)[2]
   );
@@ -466,10 +426,13 @@ Deno.test(
       assert.equal(receiver.getOption("IPV6_MULTICAST_IF"), 1);
       const to = { transport: "udp" as const, hostname: IPV6_GROUP, port: receiver.addr.port };
       if (v6Probe === "delivered") {
-        await receiver.send(pattern(8), to);
-        assert.deepEqual((await receiver.receive())[0], pattern(8));
+        await receiver.send(seededBytes(8), to);
+        assert.deepEqual((await receiver.receive())[0], seededBytes(8));
       } else {
-        await assert.rejects(() => receiver.send(pattern(8), to), Deno.errors.NetworkUnreachable);
+        await assert.rejects(
+          () => receiver.send(seededBytes(8), to),
+          Deno.errors.NetworkUnreachable,
+        );
       }
       await membership.leave();
       assert.ok(!(await igmp6GroupsOnLo()).includes("ff0200000000000000000001ff00beef"));
@@ -516,12 +479,12 @@ Deno.test("Unix seqpacket: listen/accept/connect, message boundaries kept, empty
       assert.equal(client.getOption("SO_TYPE"), 5 /* SOCK_SEQPACKET */);
       assert.deepEqual(client.remoteAddr, { transport: "unixpacket", path });
       // Three sends are three receives, whatever their sizes.
-      await client.send(pattern(3));
-      await client.send(pattern(100_000));
+      await client.send(seededBytes(3));
+      await client.send(seededBytes(100_000));
       await client.send(new Uint8Array(0));
-      await client.send(pattern(7));
-      assert.deepEqual(await server.receive(), pattern(3));
-      assert.deepEqual(await server.receive(), pattern(100_000));
+      await client.send(seededBytes(7));
+      assert.deepEqual(await server.receive(), seededBytes(3));
+      assert.deepEqual(await server.receive(), seededBytes(100_000));
       assert.deepEqual(
         await server.receive(),
         new Uint8Array(0),
@@ -531,14 +494,14 @@ Deno.test("Unix seqpacket: listen/accept/connect, message boundaries kept, empty
       assert.ok(error instanceof DatagramTruncatedError);
       assert.equal(error.length, 7);
       // Replies, then the end.
-      await server.send(pattern(9));
-      assert.deepEqual(await client.receive(), pattern(9));
+      await server.send(seededBytes(9));
+      assert.deepEqual(await client.receive(), seededBytes(9));
       client.close();
       assert.equal(await server.receive(), null);
       const messages: number[] = [];
       for await (const m of server) messages.push(m.byteLength);
       assert.deepEqual(messages, []);
-      await assert.rejects(() => server.send(pattern(1)), Deno.errors.BrokenPipe);
+      await assert.rejects(() => server.send(seededBytes(1)), Deno.errors.BrokenPipe);
     } finally {
       client.close();
       server.close();

@@ -3,17 +3,7 @@
 // echo client, each run as a real subprocess the way a user runs them.
 
 import assert from "@assert";
-
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
-/** A free loopback port (bind to 0, read it, release it). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { decoder, delay, encoder, freePort, readExactly, runDeno } from "./helpers.ts";
 
 /** Starts `deno task echo-server ...` and waits for its "listening" line. */
 async function startServer(args: string[]): Promise<{ child: Deno.ChildProcess; banner: string }> {
@@ -53,19 +43,15 @@ async function echoOnce(port: number, message: string): Promise<string> {
   for (let attempt = 0;; attempt++) {
     try {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      await conn.write(encoder.encode(message));
-      const buf = new Uint8Array(message.length);
-      let got = 0;
-      while (got < buf.length) {
-        const n = await conn.read(buf.subarray(got));
-        if (n === null) break;
-        got += n;
+      try {
+        await conn.write(encoder.encode(message));
+        return decoder.decode(await readExactly(conn, encoder.encode(message).length));
+      } finally {
+        conn.close();
       }
-      conn.close();
-      return decoder.decode(buf.subarray(0, got));
     } catch (error) {
       if (attempt >= 50 || !(error instanceof Deno.errors.ConnectionRefused)) throw error;
-      await new Promise((r) => setTimeout(r, 100));
+      await delay(100);
     }
   }
 }
@@ -127,27 +113,24 @@ Deno.test("deno task echo-client: sends its arguments and standard input, prints
   const port = freePort();
   const { child } = await startServer(["--port", String(port), "--hostname", "127.0.0.1"]);
   try {
-    const withArgs = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "echo-client", "--port", String(port), "hello", "there"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(withArgs.code, 0, decoder.decode(withArgs.stderr));
-    assert.equal(decoder.decode(withArgs.stdout), "hello there\n");
+    const withArgs = await runDeno([
+      "task",
+      "-q",
+      "echo-client",
+      "--port",
+      String(port),
+      "hello",
+      "there",
+    ]);
+    assert.equal(withArgs.code, 0, withArgs.stderr);
+    assert.equal(withArgs.stdout, "hello there\n");
 
-    const piped = new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "echo-client", "--port", String(port)],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
     const payload = "line one\nline two\n".repeat(1000);
-    const writer = piped.stdin.getWriter();
-    await writer.write(encoder.encode(payload));
-    await writer.close();
-    const out = await piped.output();
-    assert.equal(out.code, 0, decoder.decode(out.stderr));
-    assert.equal(decoder.decode(out.stdout), payload);
+    const out = await runDeno(["task", "-q", "echo-client", "--port", String(port)], {
+      stdin: payload,
+    });
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, payload);
   } finally {
     await stop(child);
   }

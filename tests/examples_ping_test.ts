@@ -9,52 +9,22 @@
  */
 
 import assert from "@assert";
-import { listenDatagram } from "../mod.ts";
+import {
+  freeUdpPort,
+  PING_RANGE_FILE,
+  readPingRange,
+  ROOT,
+  run,
+  writePingRange,
+} from "./helpers.ts";
 
-const root = new URL("..", import.meta.url).pathname;
 const deno = Deno.execPath();
-const RANGE_FILE = "/proc/sys/net/ipv4/ping_group_range";
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(cmd: string, args: string[], stdin?: string): Promise<Result> {
-  const child = new Deno.Command(cmd, {
-    args,
-    cwd: root,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
-
-async function pingRange(value?: string): Promise<string> {
-  if (value !== undefined) {
-    await run("sh", ["-c", `echo "$1" > ${RANGE_FILE}`, "sh", value]);
-  }
-  return (await run("cat", [RANGE_FILE])).stdout.trim().replace(/\s+/, " ");
-}
 
 const isRoot = Deno.uid() === 0;
 const capsh = (await run("sh", ["-c", "command -v capsh"])).stdout.trim();
-const originalRange = await pingRange();
-const rangeWritable = isRoot && (await pingRange(originalRange)) === originalRange &&
-  (await run("sh", ["-c", `test -w ${RANGE_FILE}`])).code === 0;
+const originalRange = await readPingRange();
+const rangeWritable = isRoot && await writePingRange(originalRange) &&
+  (await run("sh", ["-c", `test -w ${PING_RANGE_FILE}`])).code === 0;
 
 const PING_FLAGS = ["run", "--allow-ffi", "--allow-net", "--allow-read", "--allow-sys"];
 
@@ -105,7 +75,7 @@ Deno.test({
         ...args,
       ]);
     try {
-      await pingRange("0 2147483647");
+      await writePingRange("0 2147483647");
       const ok = await unprivileged(["127.0.0.1", "-c", "2", "-i", "0.2"]);
       assert.equal(ok.code, 0, ok.stdout + ok.stderr);
       assert.match(ok.stdout, /bytes of data \(ICMP ping socket\)\./);
@@ -117,13 +87,13 @@ Deno.test({
       assert.equal(forcedRaw.code, 2);
       assert.match(forcedRaw.stderr, /EPERM.*CAP_NET_RAW/);
 
-      await pingRange("1 0");
+      await writePingRange("1 0");
       const refused = await unprivileged(["127.0.0.1", "-c", "1"]);
       assert.equal(refused.code, 2, refused.stdout + refused.stderr);
       assert.match(refused.stderr, /SOCK_RAW.*refused \(EPERM\).*CAP_NET_RAW/);
       assert.match(refused.stderr, /SOCK_DGRAM.*net\.ipv4\.ping_group_range/);
     } finally {
-      await pingRange(originalRange);
+      await writePingRange(originalRange);
     }
   },
 });
@@ -145,12 +115,10 @@ Deno.test({
 });
 
 Deno.test("examples: udp-echo server and client", async () => {
-  const probe = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = String(probe.addr.port);
-  probe.close();
+  const port = String(freeUdpPort());
   const server = new Deno.Command(deno, {
     args: ["task", "udp-echo", "--port", port],
-    cwd: root,
+    cwd: ROOT,
     stdout: "piped",
     stderr: "null",
   }).spawn();
@@ -162,7 +130,9 @@ Deno.test("examples: udp-echo server and client", async () => {
     const one = await run(deno, ["task", "udp-echo", "--client", "--port", port, "hello", "udp"]);
     assert.equal(one.code, 0, one.stderr);
     assert.equal(one.stdout, "hello udp\n");
-    const lines = await run(deno, ["task", "udp-echo", "--client", "--port", port], "a\nbb\n");
+    const lines = await run(deno, ["task", "udp-echo", "--client", "--port", port], {
+      stdin: "a\nbb\n",
+    });
     assert.equal(lines.stdout, "a\nbb\n");
   } finally {
     server.kill("SIGINT");
@@ -181,7 +151,7 @@ Deno.test("examples: multicast-chat hears its own line on lo and leaves the grou
     port,
     "--name",
     "tester",
-  ], "hello group\n");
+  ], { stdin: "hello group\n" });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^joined 239\.255\.77\.1 on 127\.0\.0\.1/m);
   assert.match(r.stdout, new RegExp(`^\\[127\\.0\\.0\\.1:${port}\\] tester: hello group$`, "m"));

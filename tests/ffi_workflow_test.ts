@@ -77,52 +77,19 @@ import {
   socketpair,
   write,
 } from "../ffi/syscalls.ts";
+import {
+  assertBytes,
+  expectSocketError,
+  readExactly,
+  seededBytes,
+  writeAll as denoWriteAll,
+} from "./helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
 
 const te = new TextEncoder();
 const MiB = 1 << 20;
-
-/** Deterministic bytes, different per seed, covering all 256 values. */
-function pattern(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = (x >>> 0) & 0xff;
-  }
-  return out;
-}
-
-function assertBytesEqual(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assert.equal(actual.byteLength, expected.byteLength, `${what}: length`);
-  for (let i = 0; i < expected.byteLength; i++) {
-    if (actual[i] !== expected[i]) {
-      assert.fail(`${what}: byte ${i} is ${actual[i]}, expected ${expected[i]}`);
-    }
-  }
-}
-
-function expectSocketError(fn: () => unknown, codes: string[], syscall?: string): SocketError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  if (!(caught instanceof SocketError)) {
-    throw new Error(`expected SocketError ${codes}, got ${caught}`);
-  }
-  assert.ok(
-    codes.includes(caught.code),
-    `expected ${codes}, got ${caught.code} (${caught.message})`,
-  );
-  if (syscall !== undefined) assert.equal(caught.syscall, syscall);
-  return caught;
-}
 
 const ipv6Loopback = (): Uint8Array =>
   new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
@@ -265,22 +232,6 @@ async function readExactAsync(fd: number, n: number, mode: Mode): Promise<Uint8A
   return out;
 }
 
-async function denoReadExact(conn: Deno.Conn, n: number): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
-  let off = 0;
-  while (off < n) {
-    const got = await conn.read(out.subarray(off));
-    if (got === null) throw new Error(`Deno side: EOF after ${off} of ${n} bytes`);
-    off += got;
-  }
-  return out;
-}
-
-async function denoWriteAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.byteLength) off += await conn.write(data.subarray(off));
-}
-
 function closeAll(...fds: number[]): void {
   for (const fd of fds) {
     try {
@@ -332,12 +283,12 @@ for (const mode of ["rw", "sr"] as const) {
       const hello = te.encode("hello, server\n");
       writeAll(client, hello, mode);
       writeAll(client, every, mode);
-      assertBytesEqual(readExact(conn, hello.length, mode), hello, "client→server");
-      assertBytesEqual(readExact(conn, 256, mode), every, "client→server all bytes");
+      assertBytes(readExact(conn, hello.length, mode), hello, "client→server");
+      assertBytes(readExact(conn, 256, mode), every, "client→server all bytes");
 
-      const reply = pattern(10_000, 7);
+      const reply = seededBytes(10_000, 7);
       writeAll(conn, reply, mode);
-      assertBytesEqual(readExact(client, reply.length, mode), reply, "server→client");
+      assertBytes(readExact(client, reply.length, mode), reply, "server→client");
 
       // close on the client side: the server reads EOF.
       close(client);
@@ -371,16 +322,16 @@ Deno.test("FFI ↔ FFI: 1 MiB each way at the same time (non-blocking + pollAsyn
       await waitFor(client, POLLOUT);
     }
     conn = accept4(server.fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    const up = pattern(MiB, 11);
-    const down = pattern(MiB + 3, 12);
+    const up = seededBytes(MiB, 11);
+    const down = seededBytes(MiB + 3, 12);
     const [upFull, gotUp, downFull, gotDown] = await Promise.all([
       writeAllAsync(client, up, "rw"),
       readExactAsync(conn, up.length, "rw"),
       writeAllAsync(conn, down, "sr"),
       readExactAsync(client, down.length, "sr"),
     ]);
-    assertBytesEqual(gotUp, up, "1 MiB client→server");
-    assertBytesEqual(gotDown, down, "1 MiB server→client");
+    assertBytes(gotUp, up, "1 MiB client→server");
+    assertBytes(gotDown, down, "1 MiB server→client");
     // 1 MiB does not fit in the socket buffers at once: partial writes and
     // EAGAIN + pollAsync were exercised.
     assert.ok(upFull >= 1 && downFull >= 1, `EAGAIN counts ${upFull}, ${downFull}`);
@@ -400,8 +351,8 @@ Deno.test("FFI ↔ FFI: 1 MiB each way on blocking sockets, alternating 8 KiB ch
   try {
     connect(client, in4(server.port));
     conn = timeouts(accept(server.fd));
-    const up = pattern(MiB, 21);
-    const down = pattern(MiB, 22);
+    const up = seededBytes(MiB, 21);
+    const down = seededBytes(MiB, 22);
     const gotUp = new Uint8Array(MiB);
     const gotDown = new Uint8Array(MiB);
     const CHUNK = 8192;
@@ -411,8 +362,8 @@ Deno.test("FFI ↔ FFI: 1 MiB each way on blocking sockets, alternating 8 KiB ch
       writeAll(conn, down.subarray(off, off + CHUNK), "sr");
       gotDown.set(readExact(client, CHUNK, "rw"), off);
     }
-    assertBytesEqual(gotUp, up, "blocking 1 MiB up");
-    assertBytesEqual(gotDown, down, "blocking 1 MiB down");
+    assertBytes(gotUp, up, "blocking 1 MiB up");
+    assertBytes(gotDown, down, "blocking 1 MiB down");
   } finally {
     closeAll(client, server.fd);
     if (conn !== -1) closeAll(conn);
@@ -437,35 +388,35 @@ Deno.test("FFI server ↔ Deno.connect client: accept, bytes exact both ways, 1 
     // Small messages, blocking FFI side: the Deno write is in the kernel once awaited.
     const ping = te.encode("ping from Deno");
     await denoWriteAll(conn, ping);
-    assertBytesEqual(readExact(fd, ping.length, "rw"), ping, "Deno→FFI (read)");
+    assertBytes(readExact(fd, ping.length, "rw"), ping, "Deno→FFI (read)");
     await denoWriteAll(conn, ping);
-    assertBytesEqual(readExact(fd, ping.length, "sr"), ping, "Deno→FFI (recv)");
+    assertBytes(readExact(fd, ping.length, "sr"), ping, "Deno→FFI (recv)");
     const pong = te.encode("pong from FFI");
     writeAll(fd, pong, "rw");
-    assertBytesEqual(await denoReadExact(conn, pong.length), pong, "FFI→Deno (write)");
+    assertBytes(await readExactly(conn, pong.length), pong, "FFI→Deno (write)");
     writeAll(fd, pong, "sr");
-    assertBytesEqual(await denoReadExact(conn, pong.length), pong, "FFI→Deno (send)");
+    assertBytes(await readExactly(conn, pong.length), pong, "FFI→Deno (send)");
 
     // 1 MiB each way, at once.
     nonblocking(smallBuffers(fd));
-    const up = pattern(MiB, 31);
-    const down = pattern(MiB, 32);
+    const up = seededBytes(MiB, 31);
+    const down = seededBytes(MiB, 32);
     const [got, , gotDeno, full] = await Promise.all([
       readExactAsync(fd, up.length, "sr"),
       denoWriteAll(conn, up),
-      denoReadExact(conn, down.length),
+      readExactly(conn, down.length),
       writeAllAsync(fd, down, "rw"),
     ]);
     assert.ok(full >= 1, "the FFI writer met a full socket and waited in pollAsync");
-    assertBytesEqual(got, up, "Deno→FFI 1 MiB");
-    assertBytesEqual(gotDeno, down, "FFI→Deno 1 MiB");
+    assertBytes(got, up, "Deno→FFI 1 MiB");
+    assertBytes(gotDeno, down, "FFI→Deno 1 MiB");
 
     // Deno half-closes: FFI reads EOF (after the data); FFI can still write.
     await conn.closeWrite();
     await waitFor(fd, POLLIN);
     assert.equal(read(fd, new Uint8Array(8)), 0, "EOF after Deno's closeWrite");
     writeAll(fd, te.encode("still open"), "sr");
-    assert.equal(new TextDecoder().decode(await denoReadExact(conn, 10)), "still open");
+    assert.equal(new TextDecoder().decode(await readExactly(conn, 10)), "still open");
     // FFI half-closes: Deno reads EOF.
     shutdown(fd, SHUT_WR);
     assert.equal(await conn.read(new Uint8Array(8)), null, "Deno sees EOF after shutdown(SHUT_WR)");
@@ -492,27 +443,27 @@ Deno.test("Deno.listen server ↔ FFI client: connect, bytes exact both ways, 1 
 
     const hello = te.encode("GET / HTTP/1.0\r\n\r\n");
     writeAll(fd, hello, "rw");
-    assertBytesEqual(await denoReadExact(conn, hello.length), hello, "FFI→Deno (write)");
+    assertBytes(await readExactly(conn, hello.length), hello, "FFI→Deno (write)");
     writeAll(fd, hello, "sr");
-    assertBytesEqual(await denoReadExact(conn, hello.length), hello, "FFI→Deno (send)");
-    const answer = pattern(5000, 41);
+    assertBytes(await readExactly(conn, hello.length), hello, "FFI→Deno (send)");
+    const answer = seededBytes(5000, 41);
     await denoWriteAll(conn, answer);
-    assertBytesEqual(readExact(fd, answer.length, "rw"), answer, "Deno→FFI (read)");
+    assertBytes(readExact(fd, answer.length, "rw"), answer, "Deno→FFI (read)");
     await denoWriteAll(conn, answer);
-    assertBytesEqual(readExact(fd, answer.length, "sr"), answer, "Deno→FFI (recv)");
+    assertBytes(readExact(fd, answer.length, "sr"), answer, "Deno→FFI (recv)");
 
     nonblocking(fd);
-    const up = pattern(MiB, 42);
-    const down = pattern(MiB, 43);
+    const up = seededBytes(MiB, 42);
+    const down = seededBytes(MiB, 43);
     const [full, gotDeno, , got] = await Promise.all([
       writeAllAsync(fd, up, "sr"),
-      denoReadExact(conn, up.length),
+      readExactly(conn, up.length),
       denoWriteAll(conn, down),
       readExactAsync(fd, down.length, "rw"),
     ]);
-    assertBytesEqual(gotDeno, up, "FFI→Deno 1 MiB");
+    assertBytes(gotDeno, up, "FFI→Deno 1 MiB");
     assert.ok(full >= 1, "the FFI writer met a full socket and waited in pollAsync");
-    assertBytesEqual(got, down, "Deno→FFI 1 MiB");
+    assertBytes(got, down, "Deno→FFI 1 MiB");
 
     // The FFI client closes: Deno reads EOF.
     close(fd);
@@ -591,7 +542,7 @@ Deno.test("EPIPE / ECONNRESET after the peer's RST: send(MSG_NOSIGNAL) and plain
   for (const how of ["rst", "fin"] as const) {
     const { client, cleanup } = pairThenPeerGone(how);
     try {
-      const data = pattern(100, 51);
+      const data = seededBytes(100, 51);
       if (how === "fin") {
         // The peer closed normally: the first write is accepted, and answered with an RST.
         assert.equal(write(client, data), 100);
@@ -643,14 +594,14 @@ Deno.test("UDP sendto/recvfrom round trip with the source address decoded (IPv4 
       const bName = name(b, "sock").bytes;
       assert.equal(aName.byteLength, layout.size);
 
-      const msg = pattern(1200, 61 + domain);
+      const msg = seededBytes(1200, 61 + domain);
       assert.equal(sendto(a, msg, msg.length, 0, bName), msg.length);
       const buf = new Uint8Array(2048);
       const from = new Uint8Array(128).fill(0xcc);
       const fromLen = new Uint32Array([128]);
       const got = recvfrom(b, buf, buf.length, 0, from, fromLen);
       assert.equal(got, msg.length);
-      assertBytesEqual(buf.subarray(0, got), msg, "datagram");
+      assertBytes(buf.subarray(0, got), msg, "datagram");
       assert.equal(fromLen[0], layout.size);
       assert.ok(from.subarray(layout.size).every((x) => x === 0xcc), "recvfrom wrote past addrlen");
       if (domain === AF_INET) {
@@ -664,7 +615,7 @@ Deno.test("UDP sendto/recvfrom round trip with the source address decoded (IPv4 
         assert.deepEqual(src.sin6_addr, ipv6Loopback());
         assert.equal(src.sin6_port, sockaddr_in6.decode(aName).sin6_port);
       }
-      assertBytesEqual(from.subarray(0, layout.size), aName, "source address = a's getsockname");
+      assertBytes(from.subarray(0, layout.size), aName, "source address = a's getsockname");
 
       // Reply to the decoded source address; receive without asking for it.
       const reply = te.encode("reply");
@@ -676,9 +627,9 @@ Deno.test("UDP sendto/recvfrom round trip with the source address decoded (IPv4 
       sendto(a, msg, msg.length, 0, bName);
       const small = new Uint8Array(10);
       assert.equal(recvfrom(b, small, 10, MSG_PEEK), 10);
-      assertBytesEqual(small, msg.subarray(0, 10), "peeked");
+      assertBytes(small, msg.subarray(0, 10), "peeked");
       assert.equal(recvfrom(b, small, 10, MSG_TRUNC), msg.length);
-      assertBytesEqual(small, msg.subarray(0, 10), "truncated");
+      assertBytes(small, msg.subarray(0, 10), "truncated");
 
       // Empty datagrams exist.
       assert.equal(sendto(a, new Uint8Array(0), 0, 0, bName), 0);
@@ -709,18 +660,18 @@ Deno.test("IPv6 loopback: the whole workflow over ::1, addresses decoded on both
     assert.equal(p.sin6_port, clientName.sin6_port);
     assert.equal(sockaddr_in6.decode(name(client, "peer").bytes).sin6_port, server.port);
 
-    const msg = pattern(3000, 71);
+    const msg = seededBytes(3000, 71);
     writeAll(client, msg, "rw");
-    assertBytesEqual(readExact(conn, msg.length, "sr"), msg, "v6 up");
+    assertBytes(readExact(conn, msg.length, "sr"), msg, "v6 up");
     writeAll(conn, msg, "sr");
-    assertBytesEqual(readExact(client, msg.length, "rw"), msg, "v6 down");
+    assertBytes(readExact(client, msg.length, "rw"), msg, "v6 down");
 
     // And Deno reaches the same listener over ::1.
     const deno = await Deno.connect({ hostname: "::1", port: server.port });
     const fd2 = timeouts(accept(server.fd));
     try {
       await denoWriteAll(deno, msg);
-      assertBytesEqual(readExact(fd2, msg.length, "rw"), msg, "Deno v6 → FFI");
+      assertBytes(readExact(fd2, msg.length, "rw"), msg, "Deno v6 → FFI");
     } finally {
       deno.close();
       close(fd2);
@@ -744,9 +695,9 @@ Deno.test("Unix stream socketpair: bytes exact both ways, 1 MiB, shutdown EOF", 
     timeouts(y);
     const m = te.encode("over a socketpair");
     writeAll(x, m, "rw");
-    assertBytesEqual(readExact(y, m.length, "sr"), m, "x→y");
+    assertBytes(readExact(y, m.length, "sr"), m, "x→y");
     writeAll(y, m, "sr");
-    assertBytesEqual(readExact(x, m.length, "rw"), m, "y→x");
+    assertBytes(readExact(x, m.length, "rw"), m, "y→x");
     // A socketpair has no peer address beyond the family.
     const peerName = name(x, "peer");
     assert.equal(peerName.len, 2);
@@ -754,17 +705,17 @@ Deno.test("Unix stream socketpair: bytes exact both ways, 1 MiB, shutdown EOF", 
 
     nonblocking(smallBuffers(x));
     nonblocking(smallBuffers(y));
-    const up = pattern(MiB, 81);
-    const down = pattern(MiB, 82);
+    const up = seededBytes(MiB, 81);
+    const down = seededBytes(MiB, 82);
     const [full, gotUp, , gotDown] = await Promise.all([
       writeAllAsync(x, up, "sr"),
       readExactAsync(y, up.length, "rw"),
       writeAllAsync(y, down, "rw"),
       readExactAsync(x, down.length, "sr"),
     ]);
-    assertBytesEqual(gotUp, up, "socketpair 1 MiB x→y");
+    assertBytes(gotUp, up, "socketpair 1 MiB x→y");
     assert.ok(full >= 1, "the writer met a full socket and waited in pollAsync");
-    assertBytesEqual(gotDown, down, "socketpair 1 MiB y→x");
+    assertBytes(gotDown, down, "socketpair 1 MiB y→x");
 
     shutdown(x, SHUT_WR);
     await waitFor(y, POLLIN);
@@ -788,16 +739,16 @@ Deno.test("Unix stream socket at a path: bind/listen/accept/connect, names decod
     conn = timeouts(accept(server));
     const peerOfClient = name(client, "peer");
     assert.equal(peerOfClient.len, 2 + path.length + 1);
-    assertBytesEqual(
+    assertBytes(
       peerOfClient.bytes.subarray(2, 2 + path.length),
       path,
       "client's peer is the path",
     );
-    const m = pattern(4000, 91);
+    const m = seededBytes(4000, 91);
     writeAll(client, m, "sr");
-    assertBytesEqual(readExact(conn, m.length, "rw"), m, "unix up");
+    assertBytes(readExact(conn, m.length, "rw"), m, "unix up");
     writeAll(conn, m, "rw");
-    assertBytesEqual(readExact(client, m.length, "sr"), m, "unix down");
+    assertBytes(readExact(client, m.length, "sr"), m, "unix down");
   } finally {
     closeAll(client, server);
     if (conn !== -1) closeAll(conn);

@@ -43,6 +43,15 @@
 import assert from "@assert";
 import * as mod from "../mod.ts";
 import * as ffi from "../ffi/mod.ts";
+import {
+  type Guarded,
+  guarded,
+  Rng,
+  type Settled,
+  settleWithin,
+  tcpPair,
+  udpPair,
+} from "./helpers.ts";
 
 // ------------------------------------------------------------------ seeding
 
@@ -54,29 +63,6 @@ const SEED = (() => {
   if (!Number.isSafeInteger(n)) throw new Error(`FUZZ_SEED must be an integer, got ${text}`);
   return n >>> 0;
 })();
-
-/** mulberry32: small, fast, deterministic. */
-class Rng {
-  #s: number;
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
 
 function subSeed(name: string): number {
   let h = SEED ^ 0x811c9dc5;
@@ -164,22 +150,6 @@ interface Arg {
 
 const PENDING_MS = 8;
 
-type Settled =
-  | { state: "fulfilled"; value: unknown }
-  | { state: "rejected"; reason: unknown }
-  | { state: "pending" };
-
-function settleWithin(promise: Promise<unknown>, ms: number): Promise<Settled> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise.then(
-      (value): Settled => ({ state: "fulfilled", value }),
-      (reason): Settled => ({ state: "rejected", reason }),
-    ),
-    new Promise<Settled>((resolve) => timer = setTimeout(() => resolve({ state: "pending" }), ms)),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /** Something the fuzzer started that may still be running. */
 interface PendingOp {
   label: string;
@@ -240,7 +210,7 @@ class Harness {
     } else if (outcome.state === "fulfilled") {
       this.adopt(outcome.value);
     }
-    for (const g of guards) g.check(what());
+    for (const g of guards) g.checkGuards(what());
     return outcome;
   }
 
@@ -281,7 +251,7 @@ class Harness {
         assert.fail(`${op.label} settled with ${describeError(r.reason)}`);
       }
       if (r.state === "fulfilled") this.adopt(r.value);
-      for (const g of op.guards) g.check(op.label);
+      for (const g of op.guards) g.checkGuards(op.label);
     });
     for (const o of this.opened.splice(0)) {
       try {
@@ -298,35 +268,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 // ------------------------------------------------------------------ buffers
 
-const GUARD = 16;
-const GUARD_BYTE = 0xa5;
 const FILL = 0xee; // never a socket family: a buffer read as an address is invalid
-
-/** A view with guard bytes on both sides in its backing store. */
-class Guarded {
-  constructor(
-    readonly backing: Uint8Array,
-    readonly start: number,
-    readonly length: number,
-    readonly what: string,
-  ) {}
-  check(context: string): void {
-    const b = this.backing;
-    if (b.byteLength === 0) return; // detached by the test on purpose
-    for (let i = 0; i < this.start; i++) {
-      if (b[i] !== GUARD_BYTE) {
-        assert.fail(`${context}: guard byte ${i - this.start} before ${this.what} changed`);
-      }
-    }
-    for (let i = this.start + this.length; i < b.length; i++) {
-      if (b[i] !== GUARD_BYTE) {
-        assert.fail(
-          `${context}: guard byte +${i - this.start - this.length} after ${this.what} changed`,
-        );
-      }
-    }
-  }
-}
 
 type BufferKind =
   | "plain"
@@ -337,17 +279,15 @@ type BufferKind =
   | "throwingGetter"
   | "offsetSubarray";
 
+/** A guarded view (16 guard bytes each side) of `kind`, as an argument. */
 function guardedView(n: number, kind: BufferKind, fill = FILL): Arg {
-  let store: ArrayBufferLike;
-  const total = GUARD + n + GUARD;
-  if (kind === "shared") store = new SharedArrayBuffer(total);
-  else if (kind === "resizable") store = new ArrayBuffer(total, { maxByteLength: total * 2 });
-  else store = new ArrayBuffer(total);
-  const backing = new Uint8Array(store);
-  backing.fill(GUARD_BYTE);
-  const view = new Uint8Array(store, GUARD, n);
-  view.fill(fill);
   const label = `${kind} Uint8Array(${n})`;
+  const g = guarded(n, {
+    fill,
+    store: kind === "shared" || kind === "resizable" ? kind : "plain",
+    what: label,
+  });
+  const view = g.view;
   if (kind === "lyingByteLength") {
     Object.defineProperty(view, "byteLength", { value: n * 8 + 4096 });
   } else if (kind === "lyingLength") {
@@ -359,7 +299,7 @@ function guardedView(n: number, kind: BufferKind, fill = FILL): Arg {
     Object.defineProperty(view, "byteLength", { get: trap });
     Object.defineProperty(view, "length", { get: trap });
   }
-  return { value: view, label, guards: [new Guarded(backing, GUARD, n, label)] };
+  return { value: view, label, guards: [g] };
 }
 
 const SIZES = [0, 1, 2, 3, 4, 7, 8, 15, 16, 27, 28, 64, 109, 110, 128, 1024];
@@ -2238,13 +2178,10 @@ function shrinkable(size: number): {
 }
 
 Deno.test("buffers resized or detached while an operation waits are never used past their new length", async () => {
-  const listener = mod.listen({ hostname: "127.0.0.1", port: 0 });
-  const [client, server] = await Promise.all([
-    mod.connect({ port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  const udpA = mod.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const udpB = mod.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const tcp = await tcpPair();
+  const { client, server } = tcp;
+  const udp = udpPair();
+  const { a: udpA, b: udpB } = udp;
   const seqPath = `\0bsd-fuzz-shrink-${Deno.pid}`;
   const seqListener = mod.listenSeqpacket({ path: seqPath });
   const [seqA, seqB] = await Promise.all([
@@ -2362,6 +2299,6 @@ Deno.test("buffers resized or detached while an operation waits are never used p
       await udpB.receive();
     }
   } finally {
-    for (const c of [client, server, listener, udpA, udpB, seqA, seqB, seqListener]) c.close();
+    for (const c of [tcp, udp, seqA, seqB, seqListener]) c.close();
   }
 });

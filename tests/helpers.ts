@@ -10,7 +10,15 @@
  */
 
 import assert from "@assert";
-import { type Conn, connect, listen, type Listener, SocketError } from "../mod.ts";
+import {
+  type Conn,
+  connect,
+  type DatagramConn,
+  listen,
+  listenDatagram,
+  type Listener,
+  SocketError,
+} from "../mod.ts";
 import type { TcpConn, UnixConn } from "../mod.ts";
 import { F_GETFD } from "../ffi/constants.ts";
 import { libc } from "../ffi/libc.ts";
@@ -137,7 +145,7 @@ export class Rng {
     return this.next() < p;
   }
   /** `n` random bytes. */
-  bytes(n: number): Uint8Array {
+  bytes(n: number): Uint8Array<ArrayBuffer> {
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) out[i] = this.uint32() & 0xff;
     return out;
@@ -443,6 +451,27 @@ export async function unixPair(path = abstractPath("pair")): Promise<StreamPair<
   }
 }
 
+/** Two UDP sockets on `hostname` (default 127.0.0.1), ephemeral ports, closed together. */
+export function udpPair(hostname = "127.0.0.1"): Disposable & {
+  a: DatagramConn<Deno.NetAddr>;
+  b: DatagramConn<Deno.NetAddr>;
+  close(): void;
+} {
+  const a = listenDatagram({ transport: "udp", hostname, port: 0 });
+  let b: DatagramConn<Deno.NetAddr>;
+  try {
+    b = listenDatagram({ transport: "udp", hostname, port: 0 });
+  } catch (error) {
+    a.close();
+    throw error;
+  }
+  const close = () => {
+    a.close();
+    b.close();
+  };
+  return { a, b, close, [Symbol.dispose]: close };
+}
+
 // ------------------------------------------------------------ addresses
 
 /** A fresh Unix abstract name (`\0...`): no file to clean up, unique per call. */
@@ -475,10 +504,13 @@ export function freePort(hostname = "127.0.0.1"): number {
   return port;
 }
 
-/** A loopback UDP port nobody is bound to just now. */
+/**
+ * A loopback UDP port nobody is bound to just now (through this module:
+ * `Deno.listenDatagram` would need `--unstable-net`).
+ */
 export function freeUdpPort(hostname = "127.0.0.1"): number {
-  const s = Deno.listenDatagram({ transport: "udp", hostname, port: 0 });
-  const port = (s.addr as Deno.NetAddr).port;
+  const s = listenDatagram({ transport: "udp", hostname, port: 0 });
+  const port = s.addr.port;
   s.close();
   return port;
 }

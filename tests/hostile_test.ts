@@ -31,8 +31,6 @@
 
 import assert from "@assert";
 import { type Conn, connect, listen, SocketError } from "../mod.ts";
-import { F_GETFD } from "../ffi/constants.ts";
-import { libc } from "../ffi/libc.ts";
 import {
   Child,
   cpuSeconds,
@@ -45,59 +43,29 @@ import {
   settledFdCount,
   waitUntil,
 } from "./fixtures/child.ts";
+import {
+  encoder,
+  MiB,
+  mib,
+  openFdCount,
+  readExactly,
+  roundTrip,
+  seededBytes,
+  untilSteady,
+  writeUntilBlocked,
+} from "./helpers.ts";
 
 // ---------------------------------------------------------------- helpers
 
 const SERVER_FLAGS = ["--allow-ffi", "--allow-net", "--allow-env", "--allow-read"];
-const MiB = 1024 * 1024;
-const encoder = new TextEncoder();
-
-/** Highest descriptor number scanned: .ci/run sets `ulimit -n 65536`. */
-const FD_SCAN_LIMIT = 1 << 16;
-
-/**
- * Open descriptors of this process (as in tests/stream_test.ts: reading
- * `/proc/self/fd` needs `--allow-all` in Deno 2, so ask `fcntl(F_GETFD)`).
- */
-function countFds(): number {
-  const c = libc();
-  let n = 0;
-  for (let fd = 0; fd < FD_SCAN_LIMIT; fd++) if (c.fcntl(fd, F_GETFD, 0) !== -1) n++;
-  return n;
-}
-
 function log(message: string): void {
   console.log(`[hostile] ${message}`);
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / MiB).toFixed(1)} MiB`;
 }
 
 /** The `q` quantile (0..1) of `values` (nearest rank). */
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
-/** Reads exactly `size` bytes into a new buffer; fails on an early end of stream. */
-async function readExactly(conn: Conn, size: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(size);
-  let len = 0;
-  while (len < size) {
-    const n = await conn.read(buf.subarray(len));
-    if (n === null) throw new Error(`end of stream after ${len} of ${size} bytes`);
-    len += n;
-  }
-  return buf;
-}
-
-/** Sends `data` and reads the same bytes back (an echo round trip on an open connection). */
-async function roundTrip(conn: Conn, data: Uint8Array): Promise<void> {
-  const [, back] = await Promise.all([conn.writeAll(data), readExactly(conn, data.length)]);
-  for (let i = 0; i < data.length; i++) {
-    if (back[i] !== data[i]) assert.fail(`echo differs at offset ${i}`);
-  }
 }
 
 /** Connects, makes one round trip of `size` bytes, closes; fails after 10 s. */
@@ -108,9 +76,7 @@ function echoOnce(port: number, size: number, seed = 1): Promise<void> {
 async function echoOnceUnbounded(port: number, size: number, seed: number): Promise<void> {
   const conn = await connect({ hostname: "127.0.0.1", port });
   try {
-    const data = new Uint8Array(size);
-    for (let i = 0; i < size; i++) data[i] = (i * 31 + seed) & 0xff;
-    await roundTrip(conn, data);
+    await roundTrip(conn, seededBytes(size, seed));
   } finally {
     conn.close();
   }
@@ -506,7 +472,7 @@ Deno.test("hostile (d): a peer process killed mid-transfer — blocked write and
   const accepted: Conn[] = [];
   let child: Child | undefined;
   try {
-    const before = countFds();
+    const before = openFdCount();
     child = new Child({
       flags: ["--allow-ffi", "--allow-net"],
       script: "tests/fixtures/crash_peer.ts",
@@ -530,11 +496,7 @@ Deno.test("hostile (d): a peer process killed mid-transfer — blocked write and
 
     // A: write until a write blocks (A never reads).
     const big = new Uint8Array(MiB);
-    let blocked: Promise<number> | undefined;
-    for (let i = 0; i < 512 && blocked === undefined; i++) {
-      const p = a.write(big);
-      if (await Promise.race([p.then(() => false), delay(50).then(() => true)])) blocked = p;
-    }
+    const { blocked } = await writeUntilBlocked(a, { chunk: big, attempts: 512, waitMs: 50 });
     assert.ok(blocked, "a write to a peer that never reads must block");
     const aEnd = blocked!.then(() => "resolved", (e) => e);
     // B: a read that waits. D: data it never reads, then a read that waits.
@@ -587,7 +549,7 @@ Deno.test("hostile (d): a peer process killed mid-transfer — blocked write and
     );
     assertPeerGone(afterDeath, "a write after the peer died");
     for (const conn of accepted) conn.close();
-    assert.equal(countFds(), before);
+    assert.equal(openFdCount(), before);
     log(`(d) crash peer: uploaded ${mib(uploaded)} before SIGKILL; C ended with ${cResult}`);
   } finally {
     for (const conn of accepted) conn.close();
@@ -606,7 +568,7 @@ Deno.test("hostile (d): a peer's last bytes and its FIN/RST, seen by a busy reac
   const busy = idle.accept().catch(() => {});
   const open: Conn[] = [];
   try {
-    const before = countFds();
+    const before = openFdCount();
     const cases = [
       { name: "TCP FIN", overUnix: false, reset: false },
       { name: "TCP RST", overUnix: false, reset: true },
@@ -642,7 +604,7 @@ Deno.test("hostile (d): a peer's last bytes and its FIN/RST, seen by a busy reac
       }
       client.close();
     }
-    assert.equal(countFds(), before);
+    assert.equal(openFdCount(), before);
   } finally {
     for (const conn of open) conn.close();
     idle.close();
@@ -655,7 +617,7 @@ Deno.test("hostile (d): a peer's last bytes and its FIN/RST, seen by a busy reac
 Deno.test("hostile (d): an RST in the middle of a readable.pipeTo(writable) echo rejects the pipe and frees the fd", async () => {
   const listener = listen({ hostname: "127.0.0.1", port: 0 });
   try {
-    const before = countFds();
+    const before = openFdCount();
     const accepting = listener.accept();
     const client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
     const server = await accepting;
@@ -666,24 +628,14 @@ Deno.test("hostile (d): an RST in the middle of a readable.pipeTo(writable) echo
     const writer = (async () => {
       for (;;) written += await client.write(chunk);
     })().catch((e) => e);
-    let last = -1;
-    await deadline(
-      (async () => {
-        while (written !== last || written === 0) {
-          last = written;
-          await delay(100);
-        }
-      })(),
-      10000,
-      "the echo to block",
-    );
+    await deadline(untilSteady(() => written), 10000, "the echo to block");
     client.setOption("SO_LINGER", { enabled: true, seconds: 0 });
     client.close(); // RST
     assert.ok((await writer) instanceof Deno.errors.BadResource);
     const ended = await deadline(pipe, 5000, "the server's pipe after the RST");
     assertPeerGone(ended, "the pipe");
     assert.ok(server.closed, "the pipe's end closes the server's Conn");
-    assert.equal(countFds(), before);
+    assert.equal(openFdCount(), before);
     log(`(d) pipeTo echo: ${mib(written)} written before the RST; the pipe ended with ${ended}`);
   } finally {
     listener.close();

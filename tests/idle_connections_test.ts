@@ -5,21 +5,11 @@
 
 import assert from "@assert";
 import { Child, fdCount, rssBytes, settledFdCount, waitUntil } from "./fixtures/child.ts";
+import { freePort, mib } from "./helpers.ts";
 
 const CONNECTIONS = 10_000;
 const RSS_LIMIT = 100 * 1024 * 1024;
 const ULIMIT = "ulimit -n 12000 2>/dev/null || ulimit -n $(ulimit -Hn)";
-
-function mib(bytes: number): string {
-  return (bytes / 2 ** 20).toFixed(1);
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 Deno.test({
   name: `echo server: ${CONNECTIONS} idle connections in < 100 MiB RSS, every fd released after`,
@@ -49,13 +39,13 @@ Deno.test({
       const heldFds = await fdCount(server.pid);
       const rss = await rssBytes(server.pid);
       console.log(
-        `server: ${heldFds - baselineFds} connection fds held, RSS ${mib(rss)} MiB ` +
-          `(${mib(baselineRss)} MiB before the clients came)`,
+        `server: ${heldFds - baselineFds} connection fds held, RSS ${mib(rss)} ` +
+          `(${mib(baselineRss)} before the clients came)`,
       );
       assert.ok(heldFds - baselineFds >= CONNECTIONS, `server holds ${heldFds - baselineFds} fds`);
       assert.ok(
         rss < RSS_LIMIT,
-        `server RSS ${(rss / 2 ** 20).toFixed(1)} MiB with ${CONNECTIONS} idle connections`,
+        `server RSS ${mib(rss)} with ${CONNECTIONS} idle connections`,
       );
 
       await clients.closeStdin();

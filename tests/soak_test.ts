@@ -17,8 +17,8 @@
 
 import assert from "@assert";
 import { Child, fdCount, fdTargets, rssBytes } from "./fixtures/child.ts";
+import { MiB, mib } from "./helpers.ts";
 
-const MiB = 1024 * 1024;
 const SECONDS = Number(Deno.env.get("SOAK_SECONDS") ?? "40");
 const RSS_BOUND = 32 * MiB;
 /** JS heap after GC: the finer leak detector (the permission-cache leak added ~6 MiB here). */
@@ -40,10 +40,6 @@ interface Mark {
   seqpacket: number;
   listeners: number;
   closedWhileWaiting: number;
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / MiB).toFixed(1)} MiB`;
 }
 
 Deno.test(`soak: ${SECONDS} s of TCP/UDP/Unix/listener cycling — fds back to baseline, RSS growth < 32 MiB, exits by itself`, async () => {

@@ -15,23 +15,20 @@
 import assert from "@assert";
 import { Conn, connect, listen, Listener } from "../mod.ts";
 import type { TcpConn, UnixConn } from "../mod.ts";
+import { connectPair, decoder, encoder, readExactly } from "./helpers.ts";
 
 // ------------------------------------------------------------ compile time
 
 /** Code written against Deno's types only. */
 async function denoEcho(listener: Deno.Listener, dial: () => Promise<Deno.Conn>): Promise<string> {
   const [client, server] = await Promise.all([dial(), listener.accept()]);
-  await client.write(new TextEncoder().encode("shape"));
-  const buf = new Uint8Array(5);
-  let got = 0;
-  while (got < 5) {
-    const n = await server.read(buf.subarray(got));
-    if (n === null) break;
-    got += n;
+  try {
+    await client.write(encoder.encode("shape"));
+    return decoder.decode(await readExactly(server, 5));
+  } finally {
+    client.close();
+    server.close();
   }
-  client.close();
-  server.close();
-  return new TextDecoder().decode(buf.subarray(0, got));
 }
 
 function useTcpListener(l: Deno.TcpListener): Deno.NetAddr {
@@ -173,7 +170,7 @@ Deno.test("runtime: every member Deno's interfaces promise is present and of the
     assert.equal(typeof l[Symbol.dispose], "function");
     assert.deepEqual(Object.keys(l.addr).sort(), ["hostname", "port", "transport"]);
 
-    const [c, s] = await Promise.all([connect({ port: l.addr.port }), l.accept()]);
+    const [c, s] = await connectPair(l);
     for (const conn of [c, s]) {
       assert.ok(conn instanceof Conn);
       for (const name of CONN_MEMBERS) assert.equal(typeof conn[name], "function", name);
