@@ -11,10 +11,8 @@
 
 import assert from "@assert";
 import {
-  connect,
   getSocketOption,
   getSocketOptionRaw,
-  listen,
   setSocketOption,
   setSocketOptionRaw,
   SOCKET_OPTIONS,
@@ -36,6 +34,7 @@ import {
 } from "../ffi/mod.ts";
 import { close, listen as listenFd, socket } from "../ffi/syscalls.ts";
 import { errno, setErrno } from "../ffi/libc.ts";
+import { readProc, tcpPair } from "./helpers.ts";
 
 type SocketKind = "tcp4" | "tcp6" | "udp4" | "udp6" | "raw4" | "listening";
 
@@ -69,12 +68,8 @@ interface Case<N extends SocketOptionName = SocketOptionName> {
   note?: string;
 }
 
-const congestion = new TextDecoder().decode(
-  (await new Deno.Command("cat", {
-    args: ["/proc/sys/net/ipv4/tcp_available_congestion_control"],
-    stdout: "piped",
-  }).output()).stdout,
-).trim().split(/\s+/);
+const congestion = (await readProc("/proc/sys/net/ipv4/tcp_available_congestion_control"))
+  .trim().split(/\s+/);
 
 /** One case per typed option: the table must cover SOCKET_OPTIONS exactly. */
 const CASES: { [N in SocketOptionName]: Case<N> } = {
@@ -285,10 +280,8 @@ Deno.test("options: raw escape hatch: SO_PRIORITY set and read, TCP_INFO of a li
   } finally {
     close(udp);
   }
-  const listener = listen({ hostname: "127.0.0.1", port: 0 });
-  const accepting = listener.accept();
-  const client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  const server = await accepting;
+  const pair = await tcpPair();
+  const { client, server } = pair;
   try {
     const info = client.getOptionRaw(IPPROTO_TCP, TCP_INFO, 256);
     assert.ok(info.byteLength >= 104, `struct tcp_info is ${info.byteLength} bytes`);
@@ -298,8 +291,6 @@ Deno.test("options: raw escape hatch: SO_PRIORITY set and read, TCP_INFO of a li
     assert.equal(client.getOption("TCP_NODELAY"), true);
     assert.equal(server.getOption("SO_PROTOCOL"), IPPROTO_TCP);
   } finally {
-    client.close();
-    server.close();
-    listener.close();
+    pair.close();
   }
 });

@@ -1,6 +1,6 @@
 /**
- * Tests of net/packets.ts (checksums, headers, ICMP/ICMPv6 build and parse)
- * and net/raw.ts: ICMP echo to 127.0.0.1 and ::1 through raw sockets (as
+ * Tests of net/raw.ts (tests/packets_test.ts has the packet builders and
+ * parsers this file uses): ICMP echo to 127.0.0.1 and ::1 through raw sockets (as
  * root) and through ping sockets (mode "dgram", with the sysctl
  * net.ipv4.ping_group_range opened for the test and restored after), the
  * errors that explain a refusal, a raw UDP socket, and the ICMP port
@@ -21,37 +21,15 @@ import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP } from "../ffi/mod.ts";
 import {
   buildIcmpEcho,
   buildIcmpv6Echo,
-  describeIcmp,
   ICMP_TYPE,
   icmpv6Checksum,
-  internetChecksum,
   parseIcmp,
   parseIcmpv6,
   parseIPv4Header,
   parseIPv4Packet,
-  parseIPv6Header,
   parseUdpHeader,
 } from "../net/packets.ts";
-
-const RANGE_FILE = "/proc/sys/net/ipv4/ping_group_range";
-
-async function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
-  const result = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  return {
-    code: result.code,
-    out: new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr),
-  };
-}
-
-/** Deno reads and writes /proc/sys only with --allow-all: go through the shell. */
-async function readPingRange(): Promise<string> {
-  return (await run("cat", [RANGE_FILE])).out.trim().replace(/\s+/, " ");
-}
-
-async function writePingRange(value: string): Promise<boolean> {
-  const r = await run("sh", ["-c", `echo "$1" > ${RANGE_FILE}`, "sh", value]);
-  return r.code === 0 && (await readPingRange()) === value;
-}
+import { readPingRange, writePingRange } from "./helpers.ts";
 
 const isRoot = Deno.uid() === 0;
 const originalRange = await readPingRange();
@@ -66,171 +44,6 @@ function rawAvailable(): boolean {
   }
 }
 const haveRaw = rawAvailable();
-
-// ---------------------------------------------------------------- packets
-
-Deno.test("packets: Internet checksum matches RFC 1071's example and verifies to 0", () => {
-  const words = Uint8Array.from([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]);
-  assert.equal(internetChecksum(words), 0x220d);
-  const withSum = Uint8Array.from([...words, 0x22, 0x0d]);
-  assert.equal(internetChecksum(withSum), 0);
-  // An odd length is padded with a zero byte.
-  assert.equal(
-    internetChecksum(Uint8Array.from([0x01])),
-    internetChecksum(Uint8Array.from([1, 0])),
-  );
-  assert.throws(() => internetChecksum([1, 2] as unknown as Uint8Array), TypeError);
-});
-
-Deno.test("packets: ICMP echo build/parse round trip, checksum valid, fields checked", () => {
-  const payload = Uint8Array.from({ length: 56 }, (_, i) => i);
-  const message = buildIcmpEcho({ identifier: 0xbeef, sequence: 513, payload });
-  assert.equal(message.byteLength, 64);
-  assert.equal(message[0], ICMP_TYPE.ECHO_REQUEST);
-  assert.equal(internetChecksum(message), 0);
-  const parsed = parseIcmp(message);
-  assert.equal(parsed.kind, "echo-request");
-  if (parsed.kind !== "echo-request") return;
-  assert.deepEqual([parsed.identifier, parsed.sequence, parsed.checksumValid], [0xbeef, 513, true]);
-  assert.deepEqual(parsed.payload, payload);
-  const reply = parseIcmp(buildIcmpEcho({ identifier: 1, sequence: 2, kind: "reply" }));
-  assert.equal(reply.kind, "echo-reply");
-  message[9] ^= 1;
-  assert.equal(parseIcmp(message).checksumValid, false);
-  assert.throws(() => buildIcmpEcho({ identifier: 65536, sequence: 0 }), RangeError);
-  assert.throws(() => buildIcmpEcho({ identifier: 1, sequence: -1 }), RangeError);
-  assert.throws(() => parseIcmp(new Uint8Array(3)), RangeError);
-});
-
-/** An IPv4 header with a correct checksum. */
-function ipv4Header(
-  fields: { protocol: number; ttl: number; src: number[]; dst: number[]; length: number },
-): Uint8Array {
-  const h = new Uint8Array(20);
-  h[0] = 0x45;
-  h[2] = fields.length >> 8;
-  h[3] = fields.length & 0xff;
-  h[4] = 0x12;
-  h[5] = 0x34;
-  h[6] = 0x40; // DF
-  h[8] = fields.ttl;
-  h[9] = fields.protocol;
-  h.set(fields.src, 12);
-  h.set(fields.dst, 16);
-  const sum = internetChecksum(h);
-  h[10] = sum >> 8;
-  h[11] = sum & 0xff;
-  return h;
-}
-
-Deno.test("packets: IPv4 header parse (flags, ttl, addresses, checksum)", () => {
-  const h = ipv4Header({
-    protocol: 17,
-    ttl: 3,
-    src: [10, 0, 0, 1],
-    dst: [127, 0, 0, 1],
-    length: 48,
-  });
-  const parsed = parseIPv4Header(h);
-  assert.equal(parsed.version, 4);
-  assert.equal(parsed.headerLength, 20);
-  assert.equal(parsed.totalLength, 48);
-  assert.equal(parsed.identification, 0x1234);
-  assert.equal(parsed.flags, 2, "don't fragment");
-  assert.equal(parsed.ttl, 3);
-  assert.equal(parsed.protocol, 17);
-  assert.equal(parsed.source, "10.0.0.1");
-  assert.equal(parsed.destination, "127.0.0.1");
-  assert.equal(parsed.checksumValid, true);
-  assert.throws(() => parseIPv4Header(new Uint8Array(19)), RangeError);
-  assert.throws(() => parseIPv4Header(new Uint8Array(20)), RangeError, "version 0");
-});
-
-Deno.test("packets: ICMP time exceeded and port unreachable expose the embedded IPv4 + UDP header", () => {
-  const udp = Uint8Array.from([0x9c, 0x40, 0x82, 0x9a, 0, 40, 0, 0]); // 40000 -> 33434
-  const original = Uint8Array.from([
-    ...ipv4Header({
-      protocol: 17,
-      ttl: 1,
-      src: [192, 0, 2, 1],
-      dst: [198, 51, 100, 7],
-      length: 60,
-    }),
-    ...udp,
-  ]);
-  for (
-    const [type, code, kind, text] of [
-      [11, 0, "time-exceeded", "time to live exceeded in transit"],
-      [3, 3, "destination-unreachable", "port unreachable"],
-    ] as const
-  ) {
-    const message = new Uint8Array(8 + original.byteLength);
-    message[0] = type;
-    message[1] = code;
-    message.set(original, 8);
-    const sum = internetChecksum(message);
-    message[2] = sum >> 8;
-    message[3] = sum & 0xff;
-    const parsed = parseIcmp(message);
-    assert.equal(parsed.kind, kind);
-    if (parsed.kind !== "time-exceeded" && parsed.kind !== "destination-unreachable") return;
-    assert.equal(parsed.checksumValid, true);
-    assert.equal(parsed.description, text);
-    assert.equal(parsed.original?.header.destination, "198.51.100.7");
-    assert.equal(parsed.original?.header.ttl, 1);
-    assert.deepEqual(parsed.original?.udp, {
-      sourcePort: 40000,
-      destinationPort: 33434,
-      length: 40,
-      checksum: 0,
-    });
-  }
-  assert.equal(describeIcmp(3, 13), "communication administratively prohibited");
-  assert.equal(describeIcmp(1, 4, true), "port unreachable");
-  assert.deepEqual(parseUdpHeader(udp).destinationPort, 33434);
-});
-
-Deno.test("packets: ICMPv6 echo and errors with the embedded IPv6 header; checksum over the pseudo-header", () => {
-  const echo = buildIcmpv6Echo({ identifier: 9, sequence: 10, payload: new Uint8Array(4) });
-  assert.equal(echo[0], 128);
-  assert.equal((echo[2] << 8) | echo[3], 0, "left for the kernel without addresses");
-  const summed = buildIcmpv6Echo({
-    identifier: 9,
-    sequence: 10,
-    source: "::1",
-    destination: "::1",
-  });
-  assert.equal((summed[2] << 8) | summed[3], icmpv6Checksum("::1", "::1", summed));
-  const parsed = parseIcmpv6(summed);
-  assert.equal(parsed.kind, "echo-request");
-
-  const ip6 = new Uint8Array(40);
-  ip6[0] = 0x60;
-  ip6[5] = 8;
-  ip6[6] = 17;
-  ip6[7] = 1;
-  ip6[23] = 1;
-  ip6[39] = 1;
-  const header = parseIPv6Header(ip6);
-  assert.deepEqual([header.nextHeader, header.hopLimit, header.source], [17, 1, "::1"]);
-  const message = new Uint8Array(8 + 40 + 8);
-  message[0] = 1; // destination unreachable
-  message[1] = 4; // port unreachable
-  message.set(ip6, 8);
-  message.set([0x9c, 0x40, 0x82, 0x9a, 0, 8, 0, 0], 48);
-  const error = parseIcmpv6(message);
-  assert.equal(error.kind, "destination-unreachable");
-  if (error.kind !== "destination-unreachable") return;
-  assert.equal(error.description, "port unreachable");
-  assert.equal(error.original?.udp?.destinationPort, 33434);
-  const tooBig = new Uint8Array(8 + 40);
-  tooBig[0] = 2;
-  tooBig[6] = 0x05;
-  tooBig[7] = 0xdc;
-  tooBig.set(ip6, 8);
-  const pmtu = parseIcmpv6(tooBig);
-  assert.equal(pmtu.kind === "packet-too-big" && pmtu.mtu, 1500);
-});
 
 // ------------------------------------------------------------- raw sockets
 
