@@ -422,7 +422,7 @@ export class StreamPair<C extends TcpConn | UnixConn> implements Disposable {
 }
 
 /** A TCP {@linkcode StreamPair} on `hostname` (default 127.0.0.1), ephemeral port. */
-export async function tcpPair(
+export function tcpPair(
   options: { hostname?: string; backlog?: number } = {},
 ): Promise<StreamPair<TcpConn>> {
   const listener = listen({
@@ -430,18 +430,18 @@ export async function tcpPair(
     port: 0,
     ...(options.backlog === undefined ? {} : { backlog: options.backlog }),
   });
-  try {
-    const [client, server] = await connectPair(listener);
-    return new StreamPair(listener, client, server);
-  } catch (error) {
-    listener.close();
-    throw error;
-  }
+  return pairOn(listener);
 }
 
 /** A Unix stream {@linkcode StreamPair} at `path` (default: a fresh abstract name). */
-export async function unixPair(path = abstractPath("pair")): Promise<StreamPair<UnixConn>> {
-  const listener = listen({ transport: "unix", path });
+export function unixPair(path = abstractPath("pair")): Promise<StreamPair<UnixConn>> {
+  return pairOn(listen({ transport: "unix", path }));
+}
+
+/** Connects a first pair on `listener`; closes the listener if that fails. */
+async function pairOn<C extends TcpConn | UnixConn>(
+  listener: Listener<C, Deno.NetAddr | Deno.UnixAddr>,
+): Promise<StreamPair<C>> {
   try {
     const [client, server] = await connectPair(listener);
     return new StreamPair(listener, client, server);
