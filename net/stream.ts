@@ -43,12 +43,15 @@ import {
 /**
  * Options of {@linkcode listen} for TCP.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
- * import { listen, type TcpListenOptions } from "./stream.ts";
- * const options: TcpListenOptions = { hostname: "::", port: 8080, reusePort: true };
- * const listener = listen(options);
- * for await (const conn of listener) conn.close();
+ * ```ts
+ * import { connect, listen, type TcpListenOptions } from "../mod.ts";
+ * const options: TcpListenOptions = { hostname: "127.0.0.1", port: 0, reusePort: true };
+ * using listener = listen(options);
+ * using client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * using server = await listener.accept();
+ * server.remoteAddr.port === client.localAddr.port; // true
  * ```
  */
 export interface TcpListenOptions {
@@ -71,12 +74,16 @@ export interface TcpListenOptions {
 /**
  * Options of {@linkcode listen} for Unix stream sockets.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
- * import { listen, type UnixListenOptions } from "./stream.ts";
- * const options: UnixListenOptions = { transport: "unix", path: "/tmp/app.sock", backlog: 128 };
- * const listener = listen(options);
- * const conn = await listener.accept();
+ * ```ts
+ * import { connect, listen, type UnixListenOptions } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const options: UnixListenOptions = { transport: "unix", path: `${dir}/app.sock`, backlog: 128 };
+ * using listener = listen(options);
+ * using client = await connect({ transport: "unix", path: listener.addr.path });
+ * using server = await listener.accept();
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export interface UnixListenOptions {
@@ -91,12 +98,15 @@ export interface UnixListenOptions {
 /**
  * Options of {@linkcode connect} for TCP.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
- * import { connect, type TcpConnectOptions } from "./stream.ts";
- * const options: TcpConnectOptions = { hostname: "localhost", port: 8080, timeout: 5000 };
- * const conn = await connect(options);
- * conn.close();
+ * ```ts
+ * import { connect, listen, type TcpConnectOptions } from "../mod.ts";
+ * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * const { port } = listener.addr;
+ * const options: TcpConnectOptions = { hostname: "127.0.0.1", port, timeout: 5000 };
+ * using conn = await connect(options);
+ * using server = await listener.accept();
  * ```
  */
 export interface TcpConnectOptions {
@@ -115,12 +125,17 @@ export interface TcpConnectOptions {
 /**
  * Options of {@linkcode connect} for Unix stream sockets.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
- * import { connect, type UnixConnectOptions } from "./stream.ts";
- * const signal = AbortSignal.timeout(1000);
- * const options: UnixConnectOptions = { transport: "unix", path: "/tmp/app.sock", signal };
- * const conn = await connect(options);
+ * ```ts
+ * import { connect, listen, type UnixConnectOptions } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * using listener = listen({ transport: "unix", path: `${dir}/app.sock` });
+ * const { signal } = new AbortController(); // abort() gives up on the attempt
+ * const options: UnixConnectOptions = { transport: "unix", path: listener.addr.path, signal };
+ * using conn = await connect(options);
+ * using server = await listener.accept();
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export interface UnixConnectOptions {
@@ -140,12 +155,19 @@ const DEFAULT_BACKLOG = 511;
  * A listening socket: `accept()`, async iteration, `addr`, `close()`,
  * `ref()`/`unref()`, as `Deno.Listener`.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
- * import { listen } from "../mod.ts";
- * const listener = listen({ port: 8080 });
+ * ```ts
+ * import { connect, listen } from "../mod.ts";
+ * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * using client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * for await (const conn of listener) {
- *   conn.readable.pipeTo(conn.writable);
+ *   const echo = conn.readable.pipeTo(conn.writable); // echoes until the client closes
+ *   await client.write(new TextEncoder().encode("hi"));
+ *   await client.read(new Uint8Array(2)); // 2: "hi" came back
+ *   await client.closeWrite();
+ *   await echo;
+ *   break; // a server would go on accepting
  * }
  * ```
  */
@@ -213,16 +235,17 @@ function bindAndListen(fd: number, address: Uint8Array, backlog: number, detail:
  * `SO_REUSEADDR` is set (as Deno does), `SO_REUSEPORT` on request, and a
  * listener on `"::"` accepts IPv4 too (dual-stack).
  *
+ * @category Sockets
  * @param options where to listen.
  * @returns the listener.
  * @throws {Deno.errors.NotCapable} when `--allow-net` (or read/write for a path) does not cover it.
  * @throws {Deno.errors.AddrInUse} when the address is taken.
  * @throws {TypeError | RangeError} for bad options.
  * @example
- * ```ts ignore
+ * ```ts
  * import { listen } from "../mod.ts";
  * const listener = listen({ hostname: "127.0.0.1", port: 0 });
- * console.log(listener.addr.port);
+ * listener.addr.port; // the free port the kernel picked
  * listener.close();
  * ```
  */
@@ -230,13 +253,15 @@ export function listen(options: TcpListenOptions): Listener<TcpConn, Deno.NetAdd
 /**
  * Listens on a Unix stream socket path; see the TCP overload above.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
- * import { listen } from "../mod.ts";
- * const listener = listen({ transport: "unix", path: "/tmp/app.sock" });
- * const conn = await listener.accept();
- * conn.close();
- * listener.close();
+ * ```ts
+ * import { connect, listen } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * using listener = listen({ transport: "unix", path: `${dir}/app.sock` });
+ * using client = await connect({ transport: "unix", path: listener.addr.path });
+ * using conn = await listener.accept();
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function listen(options: UnixListenOptions): Listener<UnixConn, Deno.UnixAddr>;
@@ -299,15 +324,18 @@ export function listen(
  * blocking: a non-blocking `connect`, then readiness, then `SO_ERROR`.
  * Each address a host name resolves to is tried in turn.
  *
+ * @category Sockets
  * @param options where to connect.
  * @returns the connection.
  * @throws {Deno.errors.ConnectionRefused} when nobody listens.
  * @throws {Deno.errors.TimedOut} when `timeout` passes first.
  * @throws {Deno.errors.NotCapable} when `--allow-net` does not cover the target.
  * @example
- * ```ts ignore
- * import { connect } from "../mod.ts";
- * const conn = await connect({ hostname: "127.0.0.1", port: 8080 });
+ * ```ts
+ * import { connect, listen } from "../mod.ts";
+ * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * conn.remoteAddr.port === listener.addr.port; // true
  * conn.close();
  * ```
  */
@@ -315,12 +343,17 @@ export function connect(options: TcpConnectOptions): Promise<TcpConn>;
 /**
  * Connects to a Unix stream socket path; see the TCP overload above.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
- * import { connect } from "../mod.ts";
- * const conn = await connect({ transport: "unix", path: "/tmp/app.sock" });
+ * ```ts
+ * import { connect, listen } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * using listener = listen({ transport: "unix", path: `${dir}/app.sock` });
+ * using conn = await connect({ transport: "unix", path: listener.addr.path });
+ * using server = await listener.accept();
  * await conn.write(new TextEncoder().encode("hello"));
- * conn.close();
+ * await server.read(new Uint8Array(5)); // 5
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function connect(options: UnixConnectOptions): Promise<UnixConn>;
