@@ -20,12 +20,15 @@ import { lib, socketAddress, SocketHandle } from "./socket.ts";
 /**
  * Keep-alive settings for {@linkcode TcpConn.setKeepAlive}.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
- * import { connect, type KeepAliveOptions } from "../mod.ts";
- * const conn = await connect({ hostname: "127.0.0.1", port: 8080 });
+ * ```ts
+ * import { connect, type KeepAliveOptions, listen } from "../mod.ts";
+ * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * const keepAlive: KeepAliveOptions = { time: 60, interval: 10, retries: 5 };
  * conn.setKeepAlive(keepAlive);
+ * conn.getOption("TCP_KEEPIDLE"); // 60
  * ```
  */
 export interface KeepAliveOptions {
@@ -44,14 +47,17 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * A connected stream socket. `read`, `write`, `closeWrite`, `close`,
  * `readable`/`writable` streams and addresses behave as in `Deno.Conn`.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
- * import { connect } from "../mod.ts";
- * const conn = await connect({ hostname: "127.0.0.1", port: 8080 });
+ * ```ts
+ * import { connect, listen } from "../mod.ts";
+ * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * using server = await listener.accept();
  * await conn.write(new TextEncoder().encode("hello"));
  * const buf = new Uint8Array(5);
- * await conn.read(buf);
- * conn.close();
+ * await server.read(buf); // 5
+ * new TextDecoder().decode(buf); // "hello"
  * ```
  */
 export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.UnixAddr>
@@ -188,18 +194,17 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
    * @throws {Deno.errors.BadResource} when closed (also while waiting).
    * @throws {Deno.errors.Busy} when a read or another wait is pending.
    * @example
-   * ```ts ignore
-   * import type { Conn } from "../mod.ts";
-   * declare const conn: Conn;
+   * ```ts
+   * import { connect, listen } from "../mod.ts";
+   * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+   * using client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * using conn = await listener.accept();
+   * await client.write(new TextEncoder().encode("hi"));
+   * await client.closeWrite();
    * const shared = new Uint8Array(64 * 1024); // one for every connection
-   * for (;;) {
-   *   const n = conn.tryRead(shared);
-   *   if (n === null) break; // end of stream
-   *   if (n === 0) {
-   *     await conn.waitReadable();
-   *     continue;
-   *   }
-   *   await conn.writeAll(shared.slice(0, n));
+   * for (let n = conn.tryRead(shared); n !== null; n = conn.tryRead(shared)) {
+   *   if (n === 0) await conn.waitReadable(); // nothing yet: wait, holding no buffer
+   *   else await conn.writeAll(shared.slice(0, n)); // echo it
    * }
    * ```
    */
@@ -223,10 +228,15 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
    * @throws {Deno.errors.Busy} when a read or wait is pending.
    * @throws {Deno.errors.ConnectionReset} and other socket errors.
    * @example
-   * ```ts ignore
-   * import type { Conn } from "../mod.ts";
-   * declare const conn: Conn;
-   * const n = conn.tryRead(new Uint8Array(4096)); // 0, null or a count
+   * ```ts
+   * import { connect, listen } from "../mod.ts";
+   * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+   * using client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * using conn = await listener.accept();
+   * conn.tryRead(new Uint8Array(4096)); // 0: nothing has arrived yet
+   * await client.write(new Uint8Array([1, 2, 3]));
+   * await conn.waitReadable();
+   * conn.tryRead(new Uint8Array(4096)); // 3
    * ```
    */
   tryRead(p: Uint8Array): number | null {
@@ -264,12 +274,15 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
    * @throws {Deno.errors.BadResource} when closed.
    * @throws {Deno.errors.BrokenPipe | Deno.errors.ConnectionReset} when the peer is gone.
    * @example
-   * ```ts ignore
-   * import type { Conn } from "../mod.ts";
-   * declare const conn: Conn;
+   * ```ts
+   * import { connect, listen } from "../mod.ts";
+   * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+   * using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * using server = await listener.accept();
    * const data = new TextEncoder().encode("hi");
-   * const sent = conn.tryWrite(data);
+   * const sent = conn.tryWrite(data); // 2: the send buffer had room
    * if (sent < data.length) await conn.writeAll(data.subarray(sent));
+   * await server.read(new Uint8Array(2)); // 2
    * ```
    */
   tryWrite(p: Uint8Array): number {
@@ -488,11 +501,12 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
 /**
  * A TCP connection: `Deno.TcpConn` over libc.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
- * import { connect } from "../mod.ts";
- * import type { TcpConn } from "./conn.ts";
- * const conn: TcpConn = await connect({ hostname: "127.0.0.1", port: 8080 });
+ * ```ts
+ * import { connect, listen, type TcpConn } from "../mod.ts";
+ * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn: TcpConn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * conn.setNoDelay(true);
  * await conn.write(new TextEncoder().encode("hello"));
  * conn.close();
@@ -502,13 +516,16 @@ export type TcpConn = Conn<Deno.NetAddr> & Deno.TcpConn;
 /**
  * A Unix stream connection: `Deno.UnixConn` over libc.
  *
+ * @category Sockets
  * @example
- * ```ts ignore
- * import { connect } from "../mod.ts";
- * import type { UnixConn } from "./conn.ts";
- * const conn: UnixConn = await connect({ transport: "unix", path: "/tmp/app.sock" });
- * console.log(conn.remoteAddr.path); // "/tmp/app.sock"
+ * ```ts
+ * import { connect, listen, type UnixConn } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * using listener = listen({ transport: "unix", path: `${dir}/app.sock` });
+ * const conn: UnixConn = await connect({ transport: "unix", path: listener.addr.path });
+ * conn.remoteAddr.path === listener.addr.path; // true
  * conn.close();
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export type UnixConn = Conn<Deno.UnixAddr> & Deno.UnixConn;
