@@ -147,12 +147,23 @@ export function listen(fd: number, backlog: number = SOMAXCONN): void {
  * @returns the connected socket's descriptor.
  * @throws {SocketError} e.g. `EAGAIN` on a non-blocking socket with nothing pending, `EMFILE`.
  * @example
- * ```ts ignore
- * import { accept } from "./mod.ts";
- * declare const listenFd: number;
+ * ```ts
+ * import {
+ *   accept, AF_INET, bind, close, connect, getsockname, INADDR_LOOPBACK, listen, SOCK_STREAM,
+ *   sockaddr_in, socket,
+ * } from "./mod.ts";
+ * const server = socket(AF_INET, SOCK_STREAM, 0);
+ * bind(server, sockaddr_in.encode({ sin_family: AF_INET, sin_port: 0, sin_addr: INADDR_LOOPBACK }));
+ * listen(server, 1);
+ * const name = new Uint8Array(16);
+ * getsockname(server, name, new Uint32Array([16]));
+ * const client = socket(AF_INET, SOCK_STREAM, 0);
+ * connect(client, name); // on loopback the kernel completes it into the backlog
  * const peer = new Uint8Array(128);
  * const len = new Uint32Array([128]);
- * const conn = accept(listenFd, peer, len);
+ * const conn = accept(server, peer, len);
+ * if (len[0] !== 16) throw new Error("a sockaddr_in is 16 bytes");
+ * for (const fd of [conn, client, server]) close(fd);
  * ```
  */
 export function accept(
@@ -173,10 +184,20 @@ export function accept(
  * @returns the new descriptor.
  * @throws {SocketError} on failure (`EAGAIN`, `EMFILE`, `ECONNABORTED`, ...).
  * @example
- * ```ts ignore
- * import { accept4, SOCK_CLOEXEC, SOCK_NONBLOCK } from "./mod.ts";
- * declare const listenFd: number;
- * const conn = accept4(listenFd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+ * ```ts
+ * import {
+ *   accept4, AF_INET, bind, close, connect, getsockname, INADDR_LOOPBACK, listen, SOCK_CLOEXEC,
+ *   SOCK_NONBLOCK, SOCK_STREAM, sockaddr_in, socket,
+ * } from "./mod.ts";
+ * const server = socket(AF_INET, SOCK_STREAM, 0);
+ * bind(server, sockaddr_in.encode({ sin_family: AF_INET, sin_port: 0, sin_addr: INADDR_LOOPBACK }));
+ * listen(server, 1);
+ * const name = new Uint8Array(16);
+ * getsockname(server, name, new Uint32Array([16]));
+ * const client = socket(AF_INET, SOCK_STREAM, 0);
+ * connect(client, name);
+ * const conn = accept4(server, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+ * for (const fd of [conn, client, server]) close(fd);
  * ```
  */
 export function accept4(
@@ -209,10 +230,20 @@ export function accept4(
  * @param addrlen bytes of `addr`; defaults to `addr.byteLength`.
  * @throws {SocketError} e.g. `ECONNREFUSED`, `EINPROGRESS` (non-blocking), `ETIMEDOUT`.
  * @example
- * ```ts ignore
- * import { AF_INET, connect, INADDR_LOOPBACK, SOCK_STREAM, sockaddr_in, socket } from "./mod.ts";
+ * ```ts
+ * import {
+ *   AF_INET, bind, close, connect, getsockname, INADDR_LOOPBACK, listen, SOCK_STREAM, sockaddr_in,
+ *   socket,
+ * } from "./mod.ts";
+ * const server = socket(AF_INET, SOCK_STREAM, 0);
+ * bind(server, sockaddr_in.encode({ sin_family: AF_INET, sin_port: 0, sin_addr: INADDR_LOOPBACK }));
+ * listen(server, 1);
+ * const name = new Uint8Array(16);
+ * getsockname(server, name, new Uint32Array([16]));
  * const fd = socket(AF_INET, SOCK_STREAM, 0);
- * connect(fd, sockaddr_in.encode({ sin_family: AF_INET, sin_port: 8080, sin_addr: INADDR_LOOPBACK }));
+ * connect(fd, name); // or sockaddr_in.encode({ ..., sin_port: 8080, ... })
+ * close(fd);
+ * close(server);
  * ```
  */
 export function connect(fd: number, addr: Uint8Array, addrlen?: number): void {
@@ -231,11 +262,16 @@ export function connect(fd: number, addr: Uint8Array, addrlen?: number): void {
  * @throws {SocketError} e.g. `ECONNRESET`, `EAGAIN` (non-blocking, nothing to read).
  * @throws {RangeError} when `n` exceeds `buf.byteLength`.
  * @example
- * ```ts ignore
- * import { read } from "./mod.ts";
- * declare const fd: number;
+ * ```ts
+ * import { AF_UNIX, close, read, SOCK_STREAM, socketpair, write } from "./mod.ts";
+ * const sv = new Int32Array(2);
+ * socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+ * write(sv[0], new TextEncoder().encode("hello"));
  * const buf = new Uint8Array(4096);
- * const got = read(fd, buf);
+ * const got = read(sv[1], buf);
+ * new TextDecoder().decode(buf.subarray(0, got)); // "hello"
+ * close(sv[0]);
+ * close(sv[1]);
  * ```
  */
 export function read(fd: number, buf: Uint8Array, n?: number): number {
@@ -261,10 +297,13 @@ export function read(fd: number, buf: Uint8Array, n?: number): number {
  * @returns bytes written (may be fewer than `n`).
  * @throws {SocketError} e.g. `EPIPE`, `ECONNRESET`, `EAGAIN`.
  * @example
- * ```ts ignore
- * import { write } from "./mod.ts";
- * declare const fd: number;
- * write(fd, new TextEncoder().encode("hello\n"));
+ * ```ts
+ * import { AF_UNIX, close, SOCK_STREAM, socketpair, write } from "./mod.ts";
+ * const sv = new Int32Array(2);
+ * socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+ * write(sv[0], new TextEncoder().encode("hello\n")); // 6
+ * close(sv[0]);
+ * close(sv[1]);
  * ```
  */
 export function write(fd: number, buf: Uint8Array, n?: number): number {
@@ -287,10 +326,13 @@ export function write(fd: number, buf: Uint8Array, n?: number): number {
  * @returns bytes sent.
  * @throws {SocketError} e.g. `EPIPE`, `EAGAIN`, `EMSGSIZE`.
  * @example
- * ```ts ignore
- * import { MSG_NOSIGNAL, send } from "./mod.ts";
- * declare const fd: number;
- * send(fd, new Uint8Array([1, 2, 3]), 3, MSG_NOSIGNAL);
+ * ```ts
+ * import { AF_UNIX, close, MSG_NOSIGNAL, send, SOCK_STREAM, socketpair } from "./mod.ts";
+ * const sv = new Int32Array(2);
+ * socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+ * send(sv[0], new Uint8Array([1, 2, 3]), 3, MSG_NOSIGNAL); // 3
+ * close(sv[0]);
+ * close(sv[1]);
  * ```
  */
 export function send(fd: number, buf: Uint8Array, n?: number, flags = 0): number {
@@ -314,11 +356,16 @@ export function send(fd: number, buf: Uint8Array, n?: number, flags = 0): number
  * @returns bytes received (with `MSG_TRUNC` on a datagram socket: the datagram's real length); 0 at end of stream.
  * @throws {SocketError} e.g. `EAGAIN`, `ECONNRESET`.
  * @example
- * ```ts ignore
- * import { MSG_PEEK, recv } from "./mod.ts";
- * declare const fd: number;
+ * ```ts
+ * import { AF_UNIX, close, MSG_PEEK, recv, send, SOCK_STREAM, socketpair } from "./mod.ts";
+ * const sv = new Int32Array(2);
+ * socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+ * send(sv[0], new Uint8Array([1, 2, 3]));
  * const buf = new Uint8Array(16);
- * recv(fd, buf, 16, MSG_PEEK);
+ * recv(sv[1], buf, 16, MSG_PEEK); // 3, and the bytes stay queued
+ * recv(sv[1], buf, 16); // 3 again
+ * close(sv[0]);
+ * close(sv[1]);
  * ```
  */
 export function recv(fd: number, buf: Uint8Array, n?: number, flags = 0): number {
@@ -344,11 +391,18 @@ export function recv(fd: number, buf: Uint8Array, n?: number, flags = 0): number
  * @returns bytes sent.
  * @throws {SocketError} e.g. `EMSGSIZE`, `EACCES` (broadcast without `SO_BROADCAST`).
  * @example
- * ```ts ignore
- * import { AF_INET, INADDR_LOOPBACK, sendto, sockaddr_in } from "./mod.ts";
- * declare const fd: number;
- * const to = sockaddr_in.encode({ sin_family: AF_INET, sin_port: 9999, sin_addr: INADDR_LOOPBACK });
- * sendto(fd, new Uint8Array([1]), 1, 0, to);
+ * ```ts
+ * import {
+ *   AF_INET, bind, close, getsockname, INADDR_LOOPBACK, recv, SOCK_DGRAM, sockaddr_in, sendto,
+ *   socket,
+ * } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_DGRAM, 0);
+ * bind(fd, sockaddr_in.encode({ sin_family: AF_INET, sin_port: 0, sin_addr: INADDR_LOOPBACK }));
+ * const to = new Uint8Array(16);
+ * getsockname(fd, to, new Uint32Array([16])); // send to ourselves
+ * sendto(fd, new Uint8Array([1]), 1, 0, to); // 1
+ * recv(fd, new Uint8Array(1)); // 1
+ * close(fd);
  * ```
  */
 export function sendto(
@@ -385,11 +439,20 @@ export function sendto(
  * @returns bytes received.
  * @throws {SocketError} e.g. `EAGAIN`.
  * @example
- * ```ts ignore
- * import { recvfrom } from "./mod.ts";
- * declare const fd: number;
+ * ```ts
+ * import {
+ *   AF_INET, bind, close, getsockname, INADDR_LOOPBACK, recvfrom, SOCK_DGRAM, sockaddr_in,
+ *   sendto, socket,
+ * } from "./mod.ts";
+ * const fd = socket(AF_INET, SOCK_DGRAM, 0);
+ * bind(fd, sockaddr_in.encode({ sin_family: AF_INET, sin_port: 0, sin_addr: INADDR_LOOPBACK }));
+ * const self = new Uint8Array(16);
+ * getsockname(fd, self, new Uint32Array([16]));
+ * sendto(fd, new Uint8Array([7, 8]), 2, 0, self);
  * const buf = new Uint8Array(1500), from = new Uint8Array(128), len = new Uint32Array([128]);
- * const got = recvfrom(fd, buf, buf.length, 0, from, len);
+ * const got = recvfrom(fd, buf, buf.length, 0, from, len); // 2
+ * sockaddr_in.decode(from.subarray(0, len[0])).sin_port; // our own port
+ * close(fd);
  * ```
  */
 export function recvfrom(
@@ -439,10 +502,14 @@ export function close(fd: number): void {
  * @param how `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`.
  * @throws {SocketError} e.g. `ENOTCONN`.
  * @example
- * ```ts ignore
- * import { SHUT_WR, shutdown } from "./mod.ts";
- * declare const fd: number;
- * shutdown(fd, SHUT_WR); // the peer reads EOF; we can still read its answer
+ * ```ts
+ * import { AF_UNIX, close, read, SHUT_WR, shutdown, SOCK_STREAM, socketpair } from "./mod.ts";
+ * const sv = new Int32Array(2);
+ * socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+ * shutdown(sv[0], SHUT_WR); // the peer reads EOF; we can still read its answer
+ * read(sv[1], new Uint8Array(1)); // 0
+ * close(sv[0]);
+ * close(sv[1]);
  * ```
  */
 export function shutdown(fd: number, how: number): void {
@@ -554,11 +621,16 @@ export function getsockname(fd: number, addr: Uint8Array, addrlen: Uint32Array):
  * @param addrlen in: capacity; out: the address's length.
  * @throws {SocketError} e.g. `ENOTCONN`.
  * @example
- * ```ts ignore
- * import { getpeername } from "./mod.ts";
- * declare const fd: number;
+ * ```ts
+ * import { AF_UNIX, close, getpeername, SOCK_STREAM, socketpair } from "./mod.ts";
+ * const sv = new Int32Array(2);
+ * socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
  * const addr = new Uint8Array(128);
- * getpeername(fd, addr, new Uint32Array([128]));
+ * const len = new Uint32Array([128]);
+ * getpeername(sv[0], addr, len);
+ * len[0]; // 2: an unnamed AF_UNIX peer is just its family
+ * close(sv[0]);
+ * close(sv[1]);
  * ```
  */
 export function getpeername(fd: number, addr: Uint8Array, addrlen: Uint32Array): void {
@@ -632,12 +704,16 @@ export function pipe2(fds: Int32Array, flags = 0): void {
  * @returns how many entries have events (their `revents` are filled in).
  * @throws {SocketError} on failure (`EINTR` is retried with the same timeout).
  * @example
- * ```ts ignore
- * import { poll, pollfd, POLLIN } from "./mod.ts";
- * declare const fd: number;
- * const set = pollfd.encode({ fd, events: POLLIN });
- * poll(set, 1, 1000);
- * pollfd.decode(set).revents & POLLIN;
+ * ```ts
+ * import { AF_UNIX, close, poll, pollfd, POLLIN, SOCK_STREAM, socketpair, write } from "./mod.ts";
+ * const sv = new Int32Array(2);
+ * socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+ * write(sv[0], new Uint8Array([1]));
+ * const set = pollfd.encode({ fd: sv[1], events: POLLIN });
+ * poll(set, 1, 1000); // 1
+ * pollfd.decode(set).revents & POLLIN; // POLLIN
+ * close(sv[0]);
+ * close(sv[1]);
  * ```
  */
 export function poll(fds: Uint8Array, nfds: number, timeout: number): number {
@@ -672,11 +748,16 @@ function checkPollCount(fds: Uint8Array, nfds: number): number {
  * @returns how many entries have events, or -1 when interrupted (errno of
  *   the helper thread cannot be read; poll again).
  * @example
- * ```ts ignore
- * import { pollAsync, pollfd, POLLIN } from "./mod.ts";
- * declare const fd: number;
- * const set = pollfd.encode({ fd, events: POLLIN });
- * await pollAsync(set, 1, 1000);
+ * ```ts
+ * import { AF_UNIX, close, pollAsync, pollfd, POLLIN, SOCK_STREAM, socketpair, write } from "./mod.ts";
+ * const sv = new Int32Array(2);
+ * socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+ * const set = pollfd.encode({ fd: sv[1], events: POLLIN });
+ * const ready = pollAsync(set, 1, 1000); // JavaScript goes on meanwhile
+ * write(sv[0], new Uint8Array([1]));
+ * await ready; // 1
+ * close(sv[0]);
+ * close(sv[1]);
  * ```
  */
 export async function pollAsync(fds: Uint8Array, nfds: number, timeout: number): Promise<number> {
