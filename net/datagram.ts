@@ -231,6 +231,10 @@ export interface MulticastV6Membership extends Deno.MulticastV6Membership {
   readonly interfaceIndex: number;
 }
 
+// Set by DatagramConn's static block: module-private access for connectDatagram.
+let connectResolved: (conn: DatagramConn, endpoint: IpEndpoint) => Promise<void>;
+let connectUnixPeer: (conn: DatagramConn, to: Uint8Array, path: string) => void;
+
 /**
  * A datagram socket: `Deno.DatagramConn` over libc (UDP or Unix datagram).
  *
@@ -453,21 +457,24 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
     }
     if (this.domain === AF_UNIX) {
       const path = (addr as Deno.UnixAddr).path;
-      this.#connectTo(unixAddress(path), { transport: "unixpacket", path } as A);
+      this.#connectUnix(unixAddress(path), path);
       return;
     }
     const { hostname, port } = addr as Deno.NetAddr;
     if (typeof hostname !== "string") throw new TypeError("addr.hostname must be a string");
     checkPort(port, "addr.port");
-    await this.connectEndpoint(this.#pick(await resolve(hostname, port, SOCK_DGRAM)));
+    await this.#connectEndpoint(this.#pick(await resolve(hostname, port, SOCK_DGRAM)));
   }
 
-  /**
-   * @internal Connects to an endpoint whose permission was checked when it was resolved.
-   *
-   * @param endpoint the peer.
-   */
-  connectEndpoint(endpoint: IpEndpoint): Promise<void> {
+  static {
+    // connectDatagram connects to what it already resolved and checked; no
+    // public method may take an unchecked address, so it gets these alone.
+    connectResolved = (conn, endpoint) => conn.#connectEndpoint(endpoint);
+    connectUnixPeer = (conn, to, path) => conn.#connectUnix(to, path);
+  }
+
+  /** Connects to an endpoint whose permission was checked when it was resolved. */
+  #connectEndpoint(endpoint: IpEndpoint): Promise<void> {
     try {
       this.#setDestination(endpoint, inet_ntop(endpoint.family, endpoint.address));
       this.#destHost = undefined;
@@ -486,13 +493,8 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
     }
   }
 
-  /**
-   * @internal Connects to a Unix path whose permission was checked when it was encoded.
-   *
-   * @param to the `sockaddr_un`.
-   * @param path the path.
-   */
-  connectUnix(to: Uint8Array, path: string): void {
+  /** Connects to a Unix path whose permission was checked when it was encoded. */
+  #connectUnix(to: Uint8Array, path: string): void {
     this.#connectTo(to, { transport: "unixpacket", path } as A);
   }
 
@@ -869,7 +871,7 @@ export async function connectDatagram(
       const peer = unixAddress(path);
       const conn = openUnixDatagram(localPath);
       try {
-        conn.connectUnix(peer, path);
+        connectUnixPeer(conn, peer, path);
       } catch (error) {
         conn.close();
         throw error;
@@ -894,7 +896,7 @@ export async function connectDatagram(
     const conn = openUdp({}, local, `${localHost}:${localPortNumber}`);
     try {
       signal?.throwIfAborted();
-      await conn.connectEndpoint(peer);
+      await connectResolved(conn, peer);
     } catch (error) {
       conn.close();
       throw error;
