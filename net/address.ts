@@ -86,9 +86,12 @@ export function parseNumericHost(
  * with `getaddrinfo`, which also reads `127.1`-style forms), and the
  * address checked against the deny list (`checkNetAddress`).
  *
- * Deno uses, and so checks, the first address a name resolves to: when it
- * is denied the call refuses with Deno's message for it; a later address
- * that is denied is dropped, so a fallback never reaches it.
+ * Which addresses are checked follows Deno 2.9: `Deno.connect` races every
+ * address a name resolves to (Happy Eyeballs), so for `SOCK_STREAM` every
+ * one is checked and any denied one refuses the call; listen, bind and
+ * datagram sends use the first address only, so for the others (and in
+ * {@linkcode resolveSync}) a denied first address refuses and a later
+ * denied one is dropped, so that no fallback reaches it.
  *
  * @param hostname a name or numeric address.
  * @param port the port.
@@ -125,7 +128,7 @@ export async function resolve(
     if (signal?.aborted && cause === signal.reason) throw cause;
     throw lookupFailed(hostname, cause);
   }
-  return endpointsOf(hostname, entries, port);
+  return endpointsOf(hostname, entries, port, socktype === 1 /* SOCK_STREAM */);
 }
 
 /**
@@ -154,7 +157,57 @@ export function resolveSync(hostname: string, port: number, socktype = 1): IpEnd
   } catch (cause) {
     throw lookupFailed(hostname, cause);
   }
-  return endpointsOf(hostname, entries, port);
+  return endpointsOf(hostname, entries, port, false);
+}
+
+/**
+ * Resolves a host name with no permission check, for a caller that checks
+ * each destination itself once it knows the port (a raw socket: see
+ * `checkRawDestination`, which wants the hostname too). The hostname is
+ * still validated as Deno validates it.
+ *
+ * @param hostname a name or numeric address.
+ * @param socktype `SOCK_RAW` (3), `SOCK_DGRAM` or `SOCK_STREAM`.
+ * @param signal aborts the lookup, as for {@linkcode resolve}.
+ * @returns the endpoints, port 0, in resolver order (never empty).
+ * @throws {TypeError} for a hostname Deno refuses.
+ * @throws {Deno.errors.NotFound} when the name does not resolve.
+ * @example
+ * ```ts
+ * import { resolveUnchecked } from "./address.ts";
+ * const [first] = await resolveUnchecked("127.0.0.1", 3);
+ * first.address; // Uint8Array [127, 0, 0, 1]
+ * ```
+ */
+export async function resolveUnchecked(
+  hostname: string,
+  socktype: number,
+  signal?: AbortSignal,
+): Promise<IpEndpoint[]> {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError("signal must be an AbortSignal");
+  }
+  signal?.throwIfAborted();
+  validateHostname(hostname);
+  const numeric = parseNumericHost(hostname);
+  if (numeric) return [{ ...numeric, port: 0 }];
+  let entries: AddrInfo[];
+  try {
+    entries = await getaddrinfo(hostname, null, { family: AF_UNSPEC, socktype }, signal);
+  } catch (cause) {
+    if (signal?.aborted && cause === signal.reason) throw cause;
+    throw lookupFailed(hostname, cause);
+  }
+  const out = [];
+  for (const entry of entries) {
+    const decoded = decodeIp(entry.address, entry.address.byteLength);
+    if (decoded === null) continue;
+    const endpoint: IpEndpoint = { family: decoded.family, address: decoded.address, port: 0 };
+    if (decoded.scopeId) endpoint.scopeId = decoded.scopeId;
+    out.push(endpoint);
+  }
+  if (out.length === 0) throw new Deno.errors.NotFound(`no address found for ${hostname}`);
+  return out;
 }
 
 /** Validates and checks the name as written; a numeric address is resolved and checked here. */
@@ -178,15 +231,20 @@ function lookupFailed(hostname: string, cause: unknown): Error {
   );
 }
 
-function endpointsOf(hostname: string, entries: AddrInfo[], port: number): IpEndpoint[] {
+function endpointsOf(
+  hostname: string,
+  entries: AddrInfo[],
+  port: number,
+  checkEvery: boolean,
+): IpEndpoint[] {
   const out: IpEndpoint[] = [];
   for (const entry of entries) {
     const decoded = decodeIp(entry.address, entry.address.byteLength);
     if (decoded !== null) {
       const endpoint: IpEndpoint = { family: decoded.family, address: decoded.address, port };
       if (decoded.scopeId) endpoint.scopeId = decoded.scopeId;
-      // The first address is the one Deno checks and uses: a deny there refuses the call.
-      if (out.length === 0) checkNetAddress(endpoint.family, endpoint.address, port);
+      // An address Deno would use refuses the call when denied; another is only dropped.
+      if (out.length === 0 || checkEvery) checkNetAddress(endpoint.family, endpoint.address, port);
       else if (!permittedAddress(endpoint)) continue;
       out.push(endpoint);
     }
