@@ -64,20 +64,32 @@ import { lib, openSocket, operationSignal, socketAddress, untilClosed } from "./
 /**
  * Largest UDP payload over IPv4: 65,535 − 20 (IP header) − 8 (UDP header).
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import { MAX_UDP_PAYLOAD_V4 } from "../mod.ts";
- * const fits = (p: Uint8Array) => p.byteLength <= MAX_UDP_PAYLOAD_V4;
+ * ```ts
+ * import { listenDatagram, MAX_UDP_PAYLOAD_V4 } from "../mod.ts";
+ * using conn = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * await conn.send(new Uint8Array(MAX_UDP_PAYLOAD_V4), conn.addr); // 65507
+ * const [data] = await conn.receive();
+ * data.byteLength; // 65507: receive() never cuts a UDP datagram
+ * const error = await conn.send(new Uint8Array(MAX_UDP_PAYLOAD_V4 + 1), conn.addr).catch((e) => e);
+ * error instanceof RangeError; // true: refused before sendto
  * ```
  */
 export const MAX_UDP_PAYLOAD_V4 = 65507;
 /**
  * Largest UDP payload over IPv6 without jumbograms: 65,535 − 8 (UDP header).
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import { MAX_UDP_PAYLOAD_V6 } from "../mod.ts";
- * const fits = (p: Uint8Array) => p.byteLength <= MAX_UDP_PAYLOAD_V6;
+ * ```ts
+ * import { listenDatagram, MAX_UDP_PAYLOAD_V6 } from "../mod.ts";
+ * using conn = listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+ * await conn.send(new Uint8Array(MAX_UDP_PAYLOAD_V6), conn.addr); // 65527
+ * const [data] = await conn.receive();
+ * data.byteLength; // 65527
+ * const error = await conn.send(new Uint8Array(MAX_UDP_PAYLOAD_V6 + 1), conn.addr).catch((e) => e);
+ * error instanceof RangeError; // true: refused before sendto
  * ```
  */
 export const MAX_UDP_PAYLOAD_V6 = 65527;
@@ -85,11 +97,14 @@ export const MAX_UDP_PAYLOAD_V6 = 65527;
 /**
  * Options of {@linkcode listenDatagram} for UDP.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
+ * ```ts
  * import { listenDatagram, type UdpListenOptions } from "../mod.ts";
- * const options: UdpListenOptions = { transport: "udp", hostname: "127.0.0.1", port: 0, reuseAddress: true };
- * listenDatagram(options).close();
+ * const options: UdpListenOptions = { transport: "udp", hostname: "127.0.0.1", port: 0 };
+ * using a = listenDatagram({ ...options, reusePort: true });
+ * using b = listenDatagram({ ...options, port: a.addr.port, reusePort: true }); // shares the port
+ * b.addr.port === a.addr.port; // true
  * ```
  */
 export interface UdpListenOptions {
@@ -118,11 +133,15 @@ export interface UdpListenOptions {
  * `"unixpacket"`, because `Deno.UnixAddr` knows no other datagram name.
  * For `SOCK_SEQPACKET` see {@linkcode listenSeqpacket}.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import { listenDatagram } from "../mod.ts";
- * const conn = listenDatagram({ transport: "unixgram", path: "\0my-service" });
- * conn.close();
+ * ```ts
+ * import { listenDatagram, type UnixDatagramListenOptions } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const options: UnixDatagramListenOptions = { transport: "unixgram", path: `${dir}/app.dgram` };
+ * using conn = listenDatagram(options);
+ * conn.addr.transport; // "unixpacket", the name Deno.UnixAddr knows
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export interface UnixDatagramListenOptions {
@@ -138,10 +157,17 @@ export interface UnixDatagramListenOptions {
 /**
  * Options of {@linkcode connectDatagram} for UDP.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import { connectDatagram } from "../mod.ts";
- * const conn = await connectDatagram({ transport: "udp", hostname: "127.0.0.1", port: 5353, localPort: 0 });
+ * ```ts
+ * import { connectDatagram, listenDatagram, type UdpConnectOptions } from "../mod.ts";
+ * using server = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * const { port } = server.addr;
+ * const options: UdpConnectOptions = { transport: "udp", port, localHostname: "127.0.0.1" };
+ * using conn = await connectDatagram(options);
+ * await conn.send(new TextEncoder().encode("ping")); // no address: to the peer
+ * const [, from] = await server.receive();
+ * from.port === conn.addr.port; // true
  * ```
  */
 export interface UdpConnectOptions {
@@ -164,10 +190,21 @@ export interface UdpConnectOptions {
 /**
  * Options of {@linkcode connectDatagram} for Unix datagram sockets.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import { connectDatagram } from "../mod.ts";
- * const conn = await connectDatagram({ transport: "unixgram", path: "/run/app.sock", localPath: "/tmp/me.sock" });
+ * ```ts
+ * import { connectDatagram, listenDatagram, type UnixDatagramConnectOptions } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * using server = listenDatagram({ transport: "unixgram", path: `${dir}/server.sock` });
+ * const { path } = server.addr;
+ * const localPath = `${dir}/client.sock`; // bound first, so the server can reply
+ * const options: UnixDatagramConnectOptions = { transport: "unixgram", path, localPath };
+ * using client = await connectDatagram(options);
+ * await client.send(new TextEncoder().encode("ping"));
+ * const [data, from] = await server.receive(); // from.path === localPath
+ * await server.send(data, from);
+ * await client.receive(); // the "ping" back, from path
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export interface UnixDatagramConnectOptions {
@@ -186,10 +223,14 @@ export interface UnixDatagramConnectOptions {
 /**
  * The addresses a {@linkcode DatagramConn} deals in: UDP or Unix datagram peers.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import type { DatagramAddr } from "../mod.ts";
- * const peer: DatagramAddr = { transport: "udp", hostname: "127.0.0.1", port: 9000 };
+ * ```ts
+ * import { type DatagramAddr, listenDatagram } from "../mod.ts";
+ * using conn = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * const self: DatagramAddr = conn.addr; // { transport: "udp", hostname: "127.0.0.1", port }
+ * await conn.send(new Uint8Array([1]), self);
+ * const [, from] = await conn.receive(); // a DatagramAddr too
  * ```
  */
 export type DatagramAddr = Deno.NetAddr | Deno.UnixAddr;
@@ -197,13 +238,18 @@ export type DatagramAddr = Deno.NetAddr | Deno.UnixAddr;
 /**
  * Deno's `MulticastV4Membership`, over `IP_ADD_MEMBERSHIP`.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import { listenDatagram } from "../mod.ts";
- * const conn = listenDatagram({ transport: "udp", port: 5007, reuseAddress: true });
- * const membership = await conn.joinMulticastV4("239.255.0.1", "127.0.0.1");
- * await membership.setTTL(0);
- * await membership.leave();
+ * ```ts
+ * import { listenDatagram, type MulticastV4Membership } from "../mod.ts";
+ * using conn = listenDatagram({ transport: "udp", hostname: "239.255.0.1", port: 0 });
+ * const group: MulticastV4Membership = await conn.joinMulticastV4("239.255.0.1", "127.0.0.1");
+ * await group.setLoopback(true); // hear our own sends
+ * await group.setTTL(0); // never leave this host
+ * conn.setMulticastInterface("127.0.0.1");
+ * await conn.send(new TextEncoder().encode("hi"), conn.addr); // conn.addr is the group
+ * await conn.receive(); // ["hi" as bytes, { transport: "udp", hostname: "127.0.0.1", port }]
+ * await group.leave();
  * ```
  */
 export interface MulticastV4Membership extends Deno.MulticastV4Membership {
@@ -216,12 +262,15 @@ export interface MulticastV4Membership extends Deno.MulticastV4Membership {
 /**
  * Deno's `MulticastV6Membership`, over `IPV6_JOIN_GROUP`.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import { listenDatagram } from "../mod.ts";
- * const conn = listenDatagram({ transport: "udp", hostname: "::", port: 5007 });
- * const membership = await conn.joinMulticastV6("ff02::1:3", 1);
- * await membership.leave();
+ * ```ts
+ * import { listenDatagram, type MulticastV6Membership } from "../mod.ts";
+ * using conn = listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+ * const group: MulticastV6Membership = await conn.joinMulticastV6("ff02::1:3", 1); // 1: lo
+ * group.interfaceIndex; // 1
+ * await group.setLoopback(false);
+ * await group.leave();
  * ```
  */
 export interface MulticastV6Membership extends Deno.MulticastV6Membership {
@@ -247,11 +296,18 @@ let connectUnixPeer: (conn: DatagramConn, to: Uint8Array, path: string) => void;
  * - multicast: `joinMulticastV4`/`joinMulticastV6` return memberships with
  *   `leave()`, `setLoopback()` and (v4) `setTTL()`.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
+ * ```ts
  * import { listenDatagram } from "../mod.ts";
- * const server = listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
- * for await (const [data, from] of server) await server.send(data, from);
+ * using server = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * using client = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * await client.send(new TextEncoder().encode("ping"), server.addr);
+ * for await (const [data, from] of server) {
+ *   await server.send(data, from); // echo
+ *   break; // a server would go on receiving
+ * }
+ * const [reply] = await client.receive(); // "ping" as bytes
  * ```
  */
 export class DatagramConn<A extends DatagramAddr = DatagramAddr>
@@ -711,16 +767,17 @@ function unixOptions(
  * socket bound to `path` (checked against `--allow-read`/`--allow-write`;
  * unbound when `path` is omitted).
  *
+ * @category Datagrams
  * @param options where to bind.
  * @returns the socket.
  * @throws {Deno.errors.AddrInUse} when the address is taken.
  * @throws {Deno.errors.NotCapable} without the permissions.
  * @throws {TypeError | RangeError} for bad options.
  * @example
- * ```ts ignore
+ * ```ts
  * import { listenDatagram } from "../mod.ts";
- * const conn = listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
- * console.log(conn.addr.port);
+ * const conn = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * conn.addr.port; // the free port the kernel picked
  * conn.close();
  * ```
  */
@@ -728,12 +785,16 @@ export function listenDatagram(options: UdpListenOptions): DatagramConn<Deno.Net
 /**
  * Opens a Unix datagram socket (bound to `path`, or unbound); see the UDP overload above.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
+ * ```ts
  * import { listenDatagram } from "../mod.ts";
- * const conn = listenDatagram({ transport: "unixgram", path: "/tmp/app.dgram" });
- * const [data, from] = await conn.receive();
- * conn.close();
+ * const dir = Deno.makeTempDirSync();
+ * using conn = listenDatagram({ transport: "unixgram", path: `${dir}/app.dgram` });
+ * using sender = listenDatagram({ transport: "unixgram" }); // unbound: can send, gets no replies
+ * await sender.send(new TextEncoder().encode("hi"), conn.addr);
+ * const [data, from] = await conn.receive(); // from.path is "": an unbound sender
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function listenDatagram(options: UnixDatagramListenOptions): DatagramConn<Deno.UnixAddr>;
@@ -826,29 +887,36 @@ function openUdp(
  * peer's datagrams are received, and ICMP errors (a closed UDP port)
  * surface as `Deno.errors.ConnectionRefused` on the next call.
  *
+ * @category Datagrams
  * @param options the peer (and optionally the local address to bind first).
  * @returns the connected socket.
  * @throws {Deno.errors.NotCapable} without the permissions.
  * @throws {Deno.errors.ConnectionRefused} for a Unix path nobody has bound.
  * @example
- * ```ts ignore
- * import { connectDatagram } from "../mod.ts";
- * const conn = await connectDatagram({ hostname: "127.0.0.1", port: 5353, transport: "udp" });
+ * ```ts
+ * import { connectDatagram, listenDatagram } from "../mod.ts";
+ * using server = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * using conn = await connectDatagram({ transport: "udp", port: server.addr.port }); // 127.0.0.1
  * await conn.send(new TextEncoder().encode("ping"));
- * const [reply] = await conn.receive();
- * conn.close();
+ * const [data, from] = await server.receive();
+ * await server.send(data, from);
+ * const [reply] = await conn.receive(); // "ping" as bytes
  * ```
  */
 export function connectDatagram(options: UdpConnectOptions): Promise<DatagramConn<Deno.NetAddr>>;
 /**
  * Connects a Unix datagram socket to the peer at `path`; see the UDP overload above.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import { connectDatagram } from "../mod.ts";
- * const conn = await connectDatagram({ transport: "unixgram", path: "/run/app.sock" });
+ * ```ts
+ * import { connectDatagram, listenDatagram } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * using server = listenDatagram({ transport: "unixgram", path: `${dir}/app.sock` });
+ * using conn = await connectDatagram({ transport: "unixgram", path: server.addr.path });
  * await conn.send(new TextEncoder().encode("ping"));
- * conn.close();
+ * await server.receive(); // ["ping" as bytes, { transport: "unixpacket", path: "" }]
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function connectDatagram(
