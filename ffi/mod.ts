@@ -41,5 +41,14 @@ export * from "./convert.ts";
 export * from "./bytes.ts";
 export { brandSocketError, errnoName, lastError, SocketError, strerror } from "./errors.ts";
 export type { SocketErrorFields } from "./errors.ts";
-export { errno, type Libc, libc, libraryPath, LINUX_SYMBOLS } from "./libc.ts";
+export {
+  errno,
+  type Libc,
+  libc,
+  libraryPath,
+  LINUX_ONLY_SYMBOLS,
+  LINUX_SYMBOLS,
+  POSIX_SYMBOLS,
+  setLibraryPath,
+} from "./libc.ts";
 export { MAX_IO_COUNT } from "./checks.ts";
