@@ -57,10 +57,15 @@ import { lib, SocketHandle } from "./socket.ts";
 /**
  * Size of the scratch buffer `receive()` uses when given none.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import { DEFAULT_RECEIVE_SIZE } from "../mod.ts";
+ * ```ts
+ * import { DEFAULT_RECEIVE_SIZE, listenDatagram } from "../mod.ts";
+ * using conn = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
  * const buf = new Uint8Array(DEFAULT_RECEIVE_SIZE); // holds any UDP datagram
+ * await conn.send(new Uint8Array(1000), conn.addr);
+ * const [data] = await conn.receive(buf);
+ * data.byteLength; // 1000
  * ```
  */
 export const DEFAULT_RECEIVE_SIZE = 65536;
@@ -68,12 +73,15 @@ export const DEFAULT_RECEIVE_SIZE = 65536;
 /**
  * What {@linkcode DatagramConn.receiveDetailed} resolves to.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import { listenDatagram } from "../mod.ts";
- * const conn = listenDatagram({ transport: "udp", port: 0 });
- * const { data, length, truncated } = await conn.receiveDetailed(new Uint8Array(512));
- * if (truncated) console.log(`lost ${length - data.byteLength} bytes`);
+ * ```ts
+ * import { type DatagramInfo, listenDatagram } from "../mod.ts";
+ * using conn = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * await conn.send(new Uint8Array(600), conn.addr);
+ * const info: DatagramInfo<Deno.NetAddr> = await conn.receiveDetailed(new Uint8Array(512));
+ * info.truncated; // true: the datagram did not fit
+ * info.length - info.data.byteLength; // 88 bytes lost
  * ```
  */
 export interface DatagramInfo<A> {
@@ -92,15 +100,15 @@ export interface DatagramInfo<A> {
  * the first `bufferSize` bytes (in {@linkcode DatagramTruncatedError.data})
  * and dropped the rest.
  *
+ * @category Datagrams
  * @example
- * ```ts ignore
- * import { DatagramTruncatedError } from "../mod.ts";
- * declare const conn: import("../mod.ts").DatagramConn;
- * try {
- *   await conn.receive(new Uint8Array(16));
- * } catch (e) {
- *   if (e instanceof DatagramTruncatedError) console.log(e.length, e.bufferSize);
- * }
+ * ```ts
+ * import { DatagramTruncatedError, listenDatagram } from "../mod.ts";
+ * using conn = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * await conn.send(new Uint8Array(100), conn.addr);
+ * const error = await conn.receive(new Uint8Array(16)).catch((e) => e);
+ * error instanceof DatagramTruncatedError; // true
+ * [error.length, error.bufferSize, error.data.byteLength]; // [100, 16, 16]
  * ```
  */
 export class DatagramTruncatedError extends RangeError {
@@ -156,6 +164,7 @@ const PEEK_BYTE = new Uint8Array(1);
  * tries its syscall first and waits on the reactor only after `EAGAIN`;
  * concurrent receives (and sends that had to wait) run in call order.
  *
+ * @category Datagrams
  * @example
  * ```ts
  * import { DatagramConn, listenDatagram, MessageSocket } from "../mod.ts";
