@@ -16,7 +16,9 @@ import { LINUX_CONSTANTS, LINUX_ERRNO } from "./constants_linux.ts";
 
 export * from "./constants_linux.ts";
 
-// The table of the OS we run on (only Linux so far).
+// The table of the OS we run on (only Linux so far). A port writes
+//   const C = Deno.build.os === "darwin" ? DARWIN_CONSTANTS : LINUX_CONSTANTS;
+// and the compiler then insists that every C.NAME below is in both tables.
 const C: Readonly<Record<keyof typeof LINUX_CONSTANTS, number>> = LINUX_CONSTANTS;
 const E: Readonly<Record<keyof typeof LINUX_ERRNO, number>> = LINUX_ERRNO;
 

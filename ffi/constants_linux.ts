@@ -4,7 +4,8 @@
 /**
  * The Linux values of the constants (the table `constants.ts` reads on Linux) and the
  * constants only Linux defines: netlink and packet sockets, `SOCK_NONBLOCK`, epoll,
- * eventfd, and the Linux-only options, flags and errno values.
+ * eventfd, and the Linux-only options, flags and errno values. These carry their Linux
+ * values on every OS (elsewhere they name nothing).
  *
  * @module
  */
