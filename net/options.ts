@@ -17,12 +17,14 @@ import { netError } from "./errors.ts";
 /**
  * `SO_LINGER`'s value: whether close lingers to send pending data, and for how many seconds.
  *
+ * @category Options
  * @example
- * ```ts ignore
- * import { type LingerValue, setSocketOption } from "./options.ts";
- * declare const fd: number;
+ * ```ts
+ * import { type LingerValue, listen, setSocketOption } from "../mod.ts";
+ * using listener = listen({ hostname: "127.0.0.1", port: 0 });
  * const value: LingerValue = { enabled: true, seconds: 5 };
- * setSocketOption(fd, "SO_LINGER", value);
+ * setSocketOption(listener.fd, "SO_LINGER", value);
+ * listener.getOption("SO_LINGER"); // { enabled: true, seconds: 5 }
  * ```
  */
 export type LingerValue = { enabled: boolean; seconds: number };
@@ -30,12 +32,15 @@ export type LingerValue = { enabled: boolean; seconds: number };
 /**
  * The TypeScript value type of each typed option.
  *
+ * @category Options
  * @example
- * ```ts ignore
- * import { getSocketOption, type SocketOptionTypes } from "./options.ts";
- * declare const fd: number;
- * const linger: SocketOptionTypes["SO_LINGER"] = getSocketOption(fd, "SO_LINGER");
- * console.log(linger.enabled, linger.seconds);
+ * ```ts
+ * import { getSocketOption, listen, type SocketOptionTypes } from "../mod.ts";
+ * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * const linger: SocketOptionTypes["SO_LINGER"] = getSocketOption(listener.fd, "SO_LINGER");
+ * linger.enabled; // false
+ * const reuse: SocketOptionTypes["SO_REUSEADDR"] = getSocketOption(listener.fd, "SO_REUSEADDR");
+ * reuse; // true: listen sets it, as Deno does
  * ```
  */
 export interface SocketOptionTypes {
@@ -126,6 +131,7 @@ export interface SocketOptionTypes {
 /**
  * The name of a typed option.
  *
+ * @category Options
  * @example
  * ```ts
  * import { SOCKET_OPTIONS, type SocketOptionName } from "./options.ts";
@@ -138,6 +144,7 @@ export type SocketOptionName = keyof SocketOptionTypes;
 /**
  * The C representation of an option value.
  *
+ * @category Options
  * @example
  * ```ts
  * import { type Kind, SOCKET_OPTIONS } from "./options.ts";
@@ -149,6 +156,7 @@ export type Kind = "bool" | "int" | "linger" | "timeval" | "string" | "byte" | "
 /**
  * How a typed option is stored: level, number, C type and range.
  *
+ * @category Options
  * @example
  * ```ts
  * import { type OptionSpec, SOCKET_OPTIONS } from "./options.ts";
@@ -176,6 +184,7 @@ const INT_MAX = 0x7fffffff;
 /**
  * Level, number and C type of every typed option.
  *
+ * @category Options
  * @example
  * ```ts
  * import { SOCKET_OPTIONS } from "./options.ts";
@@ -350,6 +359,7 @@ function encodeOption(option: string, spec: OptionSpec, value: unknown): Uint8Ar
 /**
  * Sets a typed socket option on a descriptor.
  *
+ * @category Options
  * @param fd the socket.
  * @param option the option's name, e.g. `"SO_RCVBUF"`.
  * @param value its value, of the option's type.
@@ -381,16 +391,20 @@ export function setSocketOption<N extends SocketOptionName>(
 /**
  * Reads a typed socket option from the kernel.
  *
+ * @category Options
  * @param fd the socket.
  * @param option the option's name.
  * @returns the value, of the option's type.
  * @throws {TypeError} for an unknown option.
  * @throws {SocketError} when the kernel refuses.
  * @example
- * ```ts ignore
- * import { getSocketOption } from "./options.ts";
- * declare const fd: number;
- * getSocketOption(fd, "SO_RCVBUF"); // e.g. 131072
+ * ```ts
+ * import { AF_INET, close, SOCK_DGRAM, socket } from "../ffi/mod.ts";
+ * import { getSocketOption } from "../mod.ts";
+ * const fd = socket(AF_INET, SOCK_DGRAM, 0);
+ * getSocketOption(fd, "SO_RCVBUF"); // e.g. 212992
+ * getSocketOption(fd, "SO_TYPE") === SOCK_DGRAM; // true
+ * close(fd);
  * ```
  */
 export function getSocketOption<N extends SocketOptionName>(
@@ -437,17 +451,20 @@ export function getSocketOption<N extends SocketOptionName>(
 /**
  * Sets any option as raw bytes (the escape hatch for options without a typed form).
  *
+ * @category Options
  * @param fd the socket.
  * @param level the level (`SOL_SOCKET`, `IPPROTO_TCP`, ...).
  * @param name the option number.
  * @param value the bytes the kernel expects.
  * @throws {SocketError} when the kernel refuses.
  * @example
- * ```ts ignore
- * import { setSocketOptionRaw } from "./options.ts";
- * import { SO_PRIORITY, SOL_SOCKET } from "../ffi/constants.ts";
- * declare const fd: number;
+ * ```ts
+ * import { AF_INET, close, SO_PRIORITY, SOCK_STREAM, socket, SOL_SOCKET } from "../ffi/mod.ts";
+ * import { getSocketOptionRaw, setSocketOptionRaw } from "../mod.ts";
+ * const fd = socket(AF_INET, SOCK_STREAM, 0);
  * setSocketOptionRaw(fd, SOL_SOCKET, SO_PRIORITY, new Uint8Array(new Int32Array([6]).buffer));
+ * new Int32Array(getSocketOptionRaw(fd, SOL_SOCKET, SO_PRIORITY, 4).buffer)[0]; // 6
+ * close(fd);
  * ```
  */
 export function setSocketOptionRaw(
@@ -467,6 +484,7 @@ export function setSocketOptionRaw(
 /**
  * Reads any option as raw bytes.
  *
+ * @category Options
  * @param fd the socket.
  * @param level the level.
  * @param name the option number.
@@ -474,11 +492,13 @@ export function setSocketOptionRaw(
  * @returns the bytes the kernel returned (exactly as many as it reported).
  * @throws {SocketError} when the kernel refuses.
  * @example
- * ```ts ignore
- * import { getSocketOptionRaw } from "./options.ts";
- * import { TCP_INFO, IPPROTO_TCP } from "../ffi/constants.ts";
- * declare const fd: number;
- * const info = getSocketOptionRaw(fd, IPPROTO_TCP, TCP_INFO, 232);
+ * ```ts
+ * import { IPPROTO_TCP, TCP_INFO } from "../ffi/mod.ts";
+ * import { connect, getSocketOptionRaw, listen } from "../mod.ts";
+ * using listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const info = getSocketOptionRaw(conn.fd, IPPROTO_TCP, TCP_INFO, 232); // struct tcp_info
+ * info[0]; // 1: tcpi_state is TCP_ESTABLISHED
  * ```
  */
 export function getSocketOptionRaw(
