@@ -52,7 +52,28 @@ const EVENTS_WORD = EVENTS_FIELD.offset / WORD;
 const FD_WORD = DATA_FIELD.offset / WORD;
 const TOKEN_WORD = FD_WORD + 1;
 
-/** An epoll-based {@linkcode Poller}. */
+/**
+ * An epoll-based {@linkcode Poller} (Linux).
+ *
+ * @example
+ * ```ts
+ * import { EpollPoller } from "./epoll.ts";
+ * import { READABLE } from "./poller.ts";
+ * import { O_CLOEXEC, O_NONBLOCK } from "../ffi/constants.ts";
+ * import { close, pipe2, write } from "../ffi/syscalls.ts";
+ * const pipe = new Int32Array(2);
+ * pipe2(pipe, O_NONBLOCK | O_CLOEXEC); // needs --allow-ffi
+ * const poller = new EpollPoller(16); // at most 16 events per poll
+ * poller.add(pipe[0], 7); // token 7; edge-triggered, both directions
+ * write(pipe[1], new Uint8Array([1]));
+ * const n = poller.pollNow();
+ * console.log(n, poller.fdAt(0) === pipe[0], poller.tokenAt(0), poller.readinessAt(0) & READABLE);
+ * poller.remove(pipe[0]);
+ * poller.close();
+ * close(pipe[0]);
+ * close(pipe[1]);
+ * ```
+ */
 export class EpollPoller implements Poller {
   readonly name = "epoll";
   readonly edgeTriggered = true;

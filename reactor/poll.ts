@@ -19,6 +19,7 @@ import {
 } from "../ffi/constants.ts";
 import { SocketError } from "../ffi/errors.ts";
 import { errno, libc } from "../ffi/libc.ts";
+import { pollfd } from "../ffi/structs.ts";
 import { CLOSED, type Poller, READABLE, WRITABLE } from "./poller.ts";
 
 interface Interest {
@@ -31,7 +32,49 @@ const IN_BITS = POLLIN | POLLRDHUP | POLLHUP | POLLERR | POLLNVAL;
 const OUT_BITS = POLLOUT | POLLHUP | POLLERR | POLLNVAL;
 const CLOSED_BITS = POLLRDHUP | POLLHUP | POLLERR | POLLNVAL;
 
-/** A poll(2)-based {@linkcode Poller}. */
+// The pollfd array is kept as 32-bit words, so the layout's offsets become
+// word indices here, once: fd is one word, and events and revents share the
+// next (revents the high half, on a little-endian CPU).
+const WORD = Int32Array.BYTES_PER_ELEMENT;
+const FD_FIELD = pollfd.field("fd");
+const EVENTS_FIELD = pollfd.field("events");
+if (
+  pollfd.size % WORD !== 0 || FD_FIELD.offset % WORD !== 0 || EVENTS_FIELD.offset % WORD !== 0 ||
+  pollfd.field("revents").offset !== EVENTS_FIELD.offset + EVENTS_FIELD.size ||
+  new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1
+) {
+  throw new Error(`reactor/poll.ts cannot read ${pollfd.name} as 32-bit words here`);
+}
+/** Words per pollfd. */
+const STRIDE = pollfd.size / WORD;
+const FD_WORD = FD_FIELD.offset / WORD;
+const EVENTS_WORD = EVENTS_FIELD.offset / WORD;
+const REVENTS_SHIFT = 8 * EVENTS_FIELD.size;
+const EVENTS_MASK = (1 << REVENTS_SHIFT) - 1;
+
+/**
+ * A poll(2)-based {@linkcode Poller}: level-triggered, for systems without
+ * epoll (or `BSD_SOCKETS_POLLER=poll`).
+ *
+ * @example
+ * ```ts
+ * import { PollPoller } from "./poll.ts";
+ * import { WRITABLE } from "./poller.ts";
+ * import { O_CLOEXEC, O_NONBLOCK } from "../ffi/constants.ts";
+ * import { close, pipe2 } from "../ffi/syscalls.ts";
+ * const pipe = new Int32Array(2);
+ * pipe2(pipe, O_NONBLOCK | O_CLOEXEC); // needs --allow-ffi
+ * const poller = new PollPoller();
+ * poller.add(pipe[1], 3);
+ * poller.want(pipe[1], false, true); // wait to write
+ * const n = poller.pollNow(); // 1: an empty pipe is writable
+ * console.log(n, poller.tokenAt(0), poller.readinessAt(0) & WRITABLE);
+ * poller.remove(pipe[1]);
+ * poller.close();
+ * close(pipe[0]);
+ * close(pipe[1]);
+ * ```
+ */
 export class PollPoller implements Poller {
   readonly name = "poll";
   readonly edgeTriggered = false;
@@ -39,7 +82,7 @@ export class PollPoller implements Poller {
   readonly #pipe = new Int32Array(2);
   readonly #drain = new Uint8Array(64);
   readonly #one = new Uint8Array(1);
-  #set = new Int32Array(0); // pollfd[]: word 2i = fd, word 2i+1 = events | revents << 16
+  #set = new Int32Array(0); // pollfd[]: entry i is words [STRIDE*i ..)
   #count = 0;
   #dirty = true;
   #waiting = false;
@@ -81,17 +124,18 @@ export class PollPoller implements Poller {
     this.#dirty = false;
     let n = 1;
     for (const entry of this.#interest.values()) if (entry.read || entry.write) n++;
-    if (this.#set.length < 2 * n) {
-      this.#set = new Int32Array(2 * Math.max(n, 2 * this.#set.length / 2 | 0, 16));
+    if (this.#set.length < STRIDE * n) {
+      this.#set = new Int32Array(STRIDE * Math.max(n, 2 * this.#set.length / STRIDE, 16));
     }
     const s = this.#set;
-    s[0] = this.#pipe[0];
-    s[1] = POLLIN;
+    s[FD_WORD] = this.#pipe[0];
+    s[EVENTS_WORD] = POLLIN;
     let i = 1;
     for (const [fd, entry] of this.#interest) {
       if (!entry.read && !entry.write) continue;
-      s[2 * i] = fd;
-      s[2 * i + 1] = (entry.read ? POLLIN | POLLRDHUP : 0) | (entry.write ? POLLOUT : 0);
+      s[STRIDE * i + FD_WORD] = fd;
+      s[STRIDE * i + EVENTS_WORD] = (entry.read ? POLLIN | POLLRDHUP : 0) |
+        (entry.write ? POLLOUT : 0);
       i++;
     }
     this.#count = n;
@@ -105,7 +149,7 @@ export class PollPoller implements Poller {
   pollNow(): number {
     this.#build();
     const c = libc();
-    const bytes = new Uint8Array(this.#set.buffer, 0, 8 * this.#count);
+    const bytes = new Uint8Array(this.#set.buffer, 0, pollfd.size * this.#count);
     let n: number;
     do n = c.poll(bytes, this.#count, 0); while (n === -1 && errno() === EINTR);
     if (n === -1) throw new SocketError(errno(), "poll");
@@ -115,7 +159,7 @@ export class PollPoller implements Poller {
   async wait(): Promise<number> {
     this.#build();
     // The kernel fills revents while we may rebuild #set: wait on a copy.
-    const copy = this.#set.slice(0, 2 * this.#count);
+    const copy = this.#set.slice(0, STRIDE * this.#count);
     this.#waiting = true;
     let n: number;
     try {
@@ -138,11 +182,11 @@ export class PollPoller implements Poller {
     const s = this.#set;
     let out = 0;
     for (let i = 0; i < this.#count && n > 0; i++) {
-      const revents = s[2 * i + 1] >>> 16;
+      const revents = s[STRIDE * i + EVENTS_WORD] >>> REVENTS_SHIFT;
       if (revents === 0) continue;
       n--;
-      s[2 * i + 1] &= 0xffff;
-      const fd = s[2 * i];
+      s[STRIDE * i + EVENTS_WORD] &= EVENTS_MASK;
+      const fd = s[STRIDE * i + FD_WORD];
       if (i === 0) {
         while (libc().read(fd, this.#drain, this.#drain.length) > 0) { /* drain */ }
         this.#wakePending = false;

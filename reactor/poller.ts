@@ -47,13 +47,25 @@ export const CLOSED = 4;
  * {@linkcode Poller.tokenAt} and {@linkcode Poller.readinessAt}.
  *
  * @example
- * ```ts ignore
- * import { EpollPoller } from "./epoll.ts";
+ * ```ts
+ * import { PollPoller } from "./poll.ts";
  * import { type Poller, READABLE } from "./poller.ts";
- * const poller: Poller = new EpollPoller(); // needs --allow-ffi
- * poller.add(0, 1); // stdin, token 1
+ * import { O_CLOEXEC, O_NONBLOCK } from "../ffi/constants.ts";
+ * import { close, pipe2, write } from "../ffi/syscalls.ts";
+ * const pipe = new Int32Array(2);
+ * pipe2(pipe, O_NONBLOCK | O_CLOEXEC); // needs --allow-ffi
+ * const poller: Poller = new PollPoller();
+ * poller.add(pipe[0], 1); // token 1
+ * poller.want(pipe[0], true, false); // a level-triggered backend watches only what is wanted
+ * write(pipe[1], new Uint8Array([1]));
  * const n = await poller.wait();
- * for (let i = 0; i < n; i++) if (poller.readinessAt(i) & READABLE) console.log(poller.fdAt(i));
+ * for (let i = 0; i < n; i++) {
+ *   if (poller.readinessAt(i) & READABLE) console.log(poller.fdAt(i), poller.tokenAt(i));
+ * }
+ * poller.remove(pipe[0]);
+ * poller.close();
+ * close(pipe[0]);
+ * close(pipe[1]);
  * ```
  */
 export interface Poller {

@@ -34,12 +34,19 @@ type Reject = (reason: unknown) => void;
  * one writer waiting on it.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type IoSource, reactor } from "./reactor.ts";
- * declare const fd: number; // a non-blocking socket
- * const source: IoSource = reactor().register(fd);
- * await reactor().readable(source); // fd can now be read without EAGAIN
+ * import { O_CLOEXEC, O_NONBLOCK } from "../ffi/constants.ts";
+ * import { close, pipe2, write } from "../ffi/syscalls.ts";
+ * const pipe = new Int32Array(2);
+ * pipe2(pipe, O_NONBLOCK | O_CLOEXEC); // needs --allow-ffi
+ * const source: IoSource = reactor().register(pipe[0]);
+ * const ready = reactor().readable(source);
+ * write(pipe[1], new Uint8Array([1]));
+ * await ready; // pipe[0] can now be read without EAGAIN
  * reactor().deregister(source, new Error("closed"));
+ * close(pipe[0]);
+ * close(pipe[1]);
  * ```
  */
 export class IoSource {
@@ -119,13 +126,18 @@ export type PollerKind = "auto" | "epoll" | "poll";
  * The reactor. Get the thread's instance with {@linkcode reactor}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type Reactor, reactor } from "./reactor.ts";
- * declare const fd: number; // a non-blocking socket with a connect in progress
+ * import { O_CLOEXEC, O_NONBLOCK } from "../ffi/constants.ts";
+ * import { close, pipe2 } from "../ffi/syscalls.ts";
+ * const pipe = new Int32Array(2);
+ * pipe2(pipe, O_NONBLOCK | O_CLOEXEC); // needs --allow-ffi
  * const r: Reactor = reactor();
- * const source = r.register(fd);
- * await r.writable(source); // the connect finished (check SO_ERROR)
+ * const source = r.register(pipe[1]);
+ * await r.writable(source); // an empty pipe takes a write at once
  * r.deregister(source, new Error("closed"));
+ * close(pipe[0]);
+ * close(pipe[1]);
  * ```
  */
 export class Reactor {
@@ -359,6 +371,7 @@ export class Reactor {
 
 let instance: Reactor | undefined;
 let preferred: PollerKind = "auto";
+const POLLER_VARIABLE = "BSD_SOCKETS_POLLER";
 
 function makePoller(kind: PollerKind): Poller {
   if (kind === "poll") return new PollPoller();
@@ -401,21 +414,20 @@ export function setPoller(kind: PollerKind): void {
  *
  * @returns the reactor.
  * @example
- * ```ts ignore
+ * ```ts
  * import { reactor } from "./reactor.ts";
- * console.log(reactor().backend); // "epoll" on Linux
+ * console.log(reactor().backend); // "epoll" on Linux; needs --allow-ffi
  * ```
  */
 export function reactor(): Reactor {
   if (instance === undefined) {
     let kind = preferred;
     if (kind === "auto") {
-      let fromEnv: string | undefined;
-      try {
-        fromEnv = Deno.env.get("BSD_SOCKETS_POLLER");
-      } catch {
-        fromEnv = undefined; // no --allow-env: keep the default
-      }
+      // Query first: without --allow-env, Deno.env.get would prompt on a terminal.
+      const fromEnv = Deno.permissions.querySync({ name: "env", variable: POLLER_VARIABLE })
+          .state === "granted"
+        ? Deno.env.get(POLLER_VARIABLE)
+        : undefined;
       if (fromEnv === "epoll" || fromEnv === "poll") kind = fromEnv;
     }
     instance = new Reactor(makePoller(kind));
