@@ -17,10 +17,12 @@ import { inet_ntop, inet_pton } from "../ffi/convert.ts";
 /**
  * ICMP (v4) message types used here.
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { ICMP_TYPE, parseIcmp } from "./packets.ts";
- * const isReply = (m: Uint8Array) => parseIcmp(m).type === ICMP_TYPE.ECHO_REPLY;
+ * ```ts
+ * import { buildIcmpEcho, ICMP_TYPE, parseIcmp } from "./packets.ts";
+ * const reply = buildIcmpEcho({ identifier: 1, sequence: 1, kind: "reply" });
+ * parseIcmp(reply).type === ICMP_TYPE.ECHO_REPLY; // true
  * ```
  */
 export const ICMP_TYPE: Readonly<{
@@ -44,10 +46,11 @@ export const ICMP_TYPE: Readonly<{
 /**
  * ICMPv6 message types used here.
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { ICMPV6_TYPE } from "./packets.ts";
- * ICMPV6_TYPE.ECHO_REQUEST; // 128
+ * ```ts
+ * import { buildIcmpv6Echo, ICMPV6_TYPE } from "./packets.ts";
+ * buildIcmpv6Echo({ identifier: 1, sequence: 1 })[0] === ICMPV6_TYPE.ECHO_REQUEST; // true (128)
  * ```
  */
 export const ICMPV6_TYPE: Readonly<{
@@ -109,6 +112,7 @@ function uint(value: unknown, name: string, max: number): number {
  * complement sum of the data as 16-bit big-endian words (an odd last byte
  * is padded with zero).
  *
+ * @category Packets
  * @param data the bytes (with the checksum field zeroed when computing, or
  *   as received when verifying: a correct packet sums to 0).
  * @param initial a partial sum to start from (e.g. of a pseudo-header), as
@@ -128,6 +132,7 @@ export function internetChecksum(data: Uint8Array, initial = 0): number {
 /**
  * The folded 16-bit ones' complement sum of `data`, plus `initial`.
  *
+ * @category Packets
  * @param data the bytes.
  * @param initial a previous sum to continue.
  * @returns the folded sum (0..0xffff).
@@ -150,11 +155,15 @@ export function onesComplementSum(data: Uint8Array, initial = 0): number {
 /**
  * A parsed IPv4 header (RFC 791).
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { parseIPv4Header } from "./packets.ts";
- * declare const packet: Uint8Array;
- * const { ttl, source, protocol } = parseIPv4Header(packet);
+ * ```ts
+ * import { type IPv4Header, parseIPv4Header } from "./packets.ts";
+ * const packet = Uint8Array.from([
+ *   0x45, 0, 0, 28, 0, 1, 0x40, 0, 64, 1, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1, // IPv4 header
+ *   8, 0, 0xf7, 0xfe, 0, 1, 0, 0, // ICMP echo request
+ * ]);
+ * const { ttl, source, protocol }: IPv4Header = parseIPv4Header(packet); // 64, "127.0.0.1", 1
  * ```
  */
 export interface IPv4Header {
@@ -191,6 +200,7 @@ export interface IPv4Header {
 /**
  * Parses an IPv4 header.
  *
+ * @category Packets
  * @param bytes the packet, starting at the header.
  * @returns the header's fields.
  * @throws {RangeError} when the bytes are too short or not IPv4.
@@ -235,11 +245,15 @@ export function parseIPv4Header(bytes: Uint8Array): IPv4Header {
 /**
  * A parsed IPv6 fixed header (RFC 8200).
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { parseIPv6Header } from "./packets.ts";
- * declare const packet: Uint8Array;
- * const { hopLimit, nextHeader } = parseIPv6Header(packet);
+ * ```ts
+ * import { type IPv6Header, parseIPv6Header } from "./packets.ts";
+ * const packet = new Uint8Array(40);
+ * packet.set([0x60, 0, 0, 0, 0, 8, 17, 64]); // version 6, 8 bytes of UDP, hop limit 64
+ * packet[23] = 1; // source ::1
+ * packet[39] = 1; // destination ::1
+ * const { hopLimit, nextHeader, source }: IPv6Header = parseIPv6Header(packet); // 64, 17, "::1"
  * ```
  */
 export interface IPv6Header {
@@ -266,6 +280,7 @@ export interface IPv6Header {
 /**
  * Parses an IPv6 fixed header.
  *
+ * @category Packets
  * @param bytes the packet, starting at the header.
  * @returns the header's fields.
  * @throws {RangeError} when shorter than 40 bytes or not IPv6.
@@ -299,11 +314,12 @@ export function parseIPv6Header(bytes: Uint8Array): IPv6Header {
 /**
  * A parsed UDP header (RFC 768).
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { parseUdpHeader } from "./packets.ts";
- * declare const udp: Uint8Array;
- * const { sourcePort, destinationPort } = parseUdpHeader(udp);
+ * ```ts
+ * import { parseUdpHeader, type UdpHeader } from "./packets.ts";
+ * const udp: UdpHeader = parseUdpHeader(Uint8Array.from([0x82, 0x9a, 0, 53, 0, 8, 0, 0]));
+ * [udp.sourcePort, udp.destinationPort, udp.length]; // [33434, 53, 8]
  * ```
  */
 export interface UdpHeader {
@@ -320,6 +336,7 @@ export interface UdpHeader {
 /**
  * Parses a UDP header (8 bytes; ICMP errors embed exactly these).
  *
+ * @category Packets
  * @param bytes the bytes, starting at the UDP header.
  * @returns the header's fields.
  * @throws {RangeError} when shorter than 8 bytes.
@@ -343,10 +360,14 @@ export function parseUdpHeader(bytes: Uint8Array): UdpHeader {
 /**
  * Fields of an ICMP or ICMPv6 echo message.
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { buildIcmpEcho } from "./packets.ts";
- * const request = buildIcmpEcho({ identifier: 1, sequence: 1, payload: new Uint8Array(56) });
+ * ```ts
+ * import { buildIcmpEcho, type IcmpEchoOptions, parseIcmp } from "./packets.ts";
+ * const options: IcmpEchoOptions = { identifier: 1, sequence: 1, payload: new Uint8Array(56) };
+ * const request = buildIcmpEcho(options);
+ * request.byteLength; // 64: the 8-byte header and 56 bytes of payload, as ping sends
+ * parseIcmp(request).checksumValid; // true
  * ```
  */
 export interface IcmpEchoOptions {
@@ -385,6 +406,7 @@ function buildEcho(type: number, options: IcmpEchoOptions): Uint8Array {
 /**
  * Builds an ICMP (IPv4) echo request or reply, checksum included.
  *
+ * @category Packets
  * @param options identifier, sequence, payload, kind.
  * @returns the ICMP message (no IP header: the kernel adds it).
  * @throws {RangeError} for out-of-range fields.
@@ -412,6 +434,7 @@ export function buildIcmpEcho(options: IcmpEchoOptions): Uint8Array {
  * without them it is left 0, which is right for raw ICMPv6 and ping sockets
  * (Linux always fills it in).
  *
+ * @category Packets
  * @param options identifier, sequence, payload, kind, and optionally the addresses.
  * @returns the ICMPv6 message.
  * @example
@@ -440,6 +463,7 @@ export function buildIcmpv6Echo(
  * The ICMPv6 checksum of `message` (its checksum field taken as 0) over
  * the IPv6 pseudo-header of RFC 8200 §8.1.
  *
+ * @category Packets
  * @param source the source address.
  * @param destination the destination address.
  * @param message the ICMPv6 message.
@@ -474,12 +498,19 @@ export function icmpv6Checksum(source: string, destination: string, message: Uin
 /**
  * The datagram an ICMP error is about: its header and first payload bytes.
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { parseIcmp } from "./packets.ts";
- * declare const icmp: Uint8Array;
+ * ```ts
+ * import { internetChecksum, parseIcmp } from "./packets.ts";
+ * const icmp = Uint8Array.from([
+ *   11, 0, 0, 0, 0, 0, 0, 0, // time exceeded in transit; checksum filled in below
+ *   0x45, 0, 0, 28, 0, 1, 0, 0, 1, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1, // original IPv4 header
+ *   0x82, 0x9a, 0x82, 0x9b, 0, 8, 0, 0, // its UDP header: port 33434 to 33435
+ * ]);
+ * const sum = internetChecksum(icmp);
+ * icmp.set([sum >> 8, sum & 0xff], 2);
  * const m = parseIcmp(icmp);
- * if (m.kind === "time-exceeded") console.log(m.original?.udp?.destinationPort);
+ * if (m.kind === "time-exceeded") m.original?.udp?.destinationPort; // 33435
  * ```
  */
 export interface EmbeddedDatagram<H> {
@@ -494,12 +525,15 @@ export interface EmbeddedDatagram<H> {
 /**
  * An ICMP or ICMPv6 echo request or reply.
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { parseIcmp } from "./packets.ts";
- * declare const icmp: Uint8Array;
- * const m = parseIcmp(icmp);
- * if (m.kind === "echo-reply") console.log(m.identifier, m.sequence);
+ * ```ts
+ * import { buildIcmpEcho, type IcmpEcho, parseIcmp } from "./packets.ts";
+ * const m = parseIcmp(buildIcmpEcho({ identifier: 9, sequence: 4, kind: "reply" }));
+ * if (m.kind === "echo-reply") {
+ *   const echo: IcmpEcho = m;
+ *   [echo.identifier, echo.sequence]; // [9, 4]
+ * }
  * ```
  */
 export interface IcmpEcho {
@@ -524,12 +558,21 @@ export interface IcmpEcho {
 /**
  * An ICMP error carrying the start of the datagram it is about.
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { parseIcmp } from "./packets.ts";
- * declare const icmp: Uint8Array;
+ * ```ts
+ * import { type IcmpError, internetChecksum, type IPv4Header, parseIcmp } from "./packets.ts";
+ * const icmp = Uint8Array.from([
+ *   3, 3, 0, 0, 0, 0, 0, 0, // destination unreachable: port unreachable
+ *   0x45, 0, 0, 28, 0, 1, 0, 0, 1, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1, // original IPv4 header
+ *   0x82, 0x9a, 0x82, 0x9b, 0, 8, 0, 0, // its UDP header: port 33434 to 33435
+ * ]);
+ * icmp.set([internetChecksum(icmp) >> 8, internetChecksum(icmp) & 0xff], 2);
  * const m = parseIcmp(icmp);
- * if (m.kind === "destination-unreachable") console.log(m.description, m.original?.header.destination);
+ * if (m.kind === "destination-unreachable") {
+ *   const error: IcmpError<IPv4Header> = m;
+ *   [error.description, error.original?.header.destination]; // ["port unreachable", "127.0.0.1"]
+ * }
  * ```
  */
 export interface IcmpError<H> {
@@ -554,12 +597,17 @@ export interface IcmpError<H> {
 /**
  * Any other ICMP message.
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { parseIcmp } from "./packets.ts";
- * declare const icmp: Uint8Array;
- * const m = parseIcmp(icmp);
- * if (m.kind === "other") console.log(m.type, m.body.byteLength);
+ * ```ts
+ * import { type IcmpOther, parseIcmp } from "./packets.ts";
+ * const timestamp = new Uint8Array(20);
+ * timestamp[0] = 13; // ICMP timestamp request: no parser of its own
+ * const m = parseIcmp(timestamp);
+ * if (m.kind === "other") {
+ *   const other: IcmpOther = m;
+ *   [other.type, other.body.byteLength]; // [13, 16]
+ * }
  * ```
  */
 export interface IcmpOther {
@@ -580,22 +628,25 @@ export interface IcmpOther {
 /**
  * A parsed ICMPv4 message.
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { type IcmpMessage, parseIcmp } from "./packets.ts";
- * declare const icmp: Uint8Array;
- * const m: IcmpMessage = parseIcmp(icmp);
+ * ```ts
+ * import { buildIcmpEcho, type IcmpMessage, parseIcmp } from "./packets.ts";
+ * const m: IcmpMessage = parseIcmp(buildIcmpEcho({ identifier: 1, sequence: 1 }));
+ * m.kind; // "echo-request"; the other kinds are the errors and "other"
  * ```
  */
 export type IcmpMessage = IcmpEcho | IcmpError<IPv4Header> | IcmpOther;
 /**
  * A parsed ICMPv6 message.
  *
+ * @category Packets
  * @example
- * ```ts ignore
- * import { type Icmpv6Message, parseIcmpv6 } from "./packets.ts";
- * declare const icmp: Uint8Array;
- * const m: Icmpv6Message = parseIcmpv6(icmp);
+ * ```ts
+ * import { buildIcmpv6Echo, type Icmpv6Message, parseIcmpv6 } from "./packets.ts";
+ * const reply = buildIcmpv6Echo({ identifier: 1, sequence: 1, kind: "reply" });
+ * const m: Icmpv6Message = parseIcmpv6(reply);
+ * m.kind; // "echo-reply"
  * ```
  */
 export type Icmpv6Message = IcmpEcho | IcmpError<IPv6Header> | IcmpOther;
@@ -631,6 +682,7 @@ const UNREACHABLE_V6 = [
 /**
  * A human description of an ICMP type and code.
  *
+ * @category Packets
  * @param type the type.
  * @param code the code.
  * @param v6 whether these are ICMPv6 numbers.
@@ -750,6 +802,7 @@ function parseMessage(
  * Parses an ICMP (IPv4) message (starting at the ICMP header: strip the IP
  * header first, see {@linkcode parseIPv4Packet}).
  *
+ * @category Packets
  * @param bytes the message.
  * @returns an echo, an error with its embedded original header, or `"other"`.
  * @throws {RangeError} when shorter than 4 bytes.
@@ -767,6 +820,7 @@ export function parseIcmp(bytes: Uint8Array): IcmpMessage {
 /**
  * Parses an ICMPv6 message (raw ICMPv6 sockets deliver no IPv6 header).
  *
+ * @category Packets
  * @param bytes the message.
  * @returns an echo, an error with its embedded original IPv6 header, or `"other"`.
  * @throws {RangeError} when shorter than 4 bytes.
@@ -784,15 +838,20 @@ export function parseIcmpv6(bytes: Uint8Array): Icmpv6Message {
  * Splits an IPv4 packet (as a raw IPv4 socket receives it) into its header
  * and payload.
  *
+ * @category Packets
  * @param bytes the packet.
  * @returns `{ header, payload }`; the payload ends where the header's total length says, or at the end of the bytes.
  * @throws {RangeError} when not an IPv4 packet.
  * @example
- * ```ts ignore
+ * ```ts
  * import { parseIcmp, parseIPv4Packet } from "./packets.ts";
- * declare const packet: Uint8Array; // from a raw ICMP socket
+ * const packet = Uint8Array.from([ // as a raw IPv4 ICMP socket receives it
+ *   0x45, 0, 0, 28, 0, 1, 0x40, 0, 64, 1, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1,
+ *   0, 0, 0xff, 0xfe, 0, 1, 0, 0, // an ICMP echo reply
+ * ]);
  * const { header, payload } = parseIPv4Packet(packet);
- * const icmp = parseIcmp(payload);
+ * header.source; // "127.0.0.1"
+ * parseIcmp(payload).kind; // "echo-reply"
  * ```
  */
 export function parseIPv4Packet(bytes: Uint8Array): { header: IPv4Header; payload: Uint8Array } {
