@@ -29,10 +29,16 @@ const DEFAULT_BACKLOG = 511;
 /**
  * Options of {@linkcode listenSeqpacket}.
  *
+ * @category Seqpacket
  * @example
- * ```ts ignore
- * import { listenSeqpacket } from "../mod.ts";
- * const listener = listenSeqpacket({ path: "/tmp/app.sock", backlog: 16 });
+ * ```ts
+ * import { connectSeqpacket, listenSeqpacket, type SeqpacketListenOptions } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const options: SeqpacketListenOptions = { path: `${dir}/app.sock`, backlog: 16 };
+ * using listener = listenSeqpacket(options);
+ * using client = await connectSeqpacket({ path: listener.addr.path });
+ * using server = await listener.accept();
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export interface SeqpacketListenOptions {
@@ -45,10 +51,16 @@ export interface SeqpacketListenOptions {
 /**
  * Options of {@linkcode connectSeqpacket}.
  *
+ * @category Seqpacket
  * @example
- * ```ts ignore
- * import { connectSeqpacket } from "../mod.ts";
- * const conn = await connectSeqpacket({ path: "/tmp/app.sock" });
+ * ```ts
+ * import { connectSeqpacket, listenSeqpacket, type SeqpacketConnectOptions } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * using listener = listenSeqpacket({ path: `${dir}/app.sock` });
+ * const options: SeqpacketConnectOptions = { path: listener.addr.path, timeout: 1000 };
+ * using conn = await connectSeqpacket(options);
+ * conn.remoteAddr.path === listener.addr.path; // true
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export interface SeqpacketConnectOptions {
@@ -69,13 +81,21 @@ export interface SeqpacketConnectOptions {
  * message is told apart from the end by `poll` (`POLLRDHUP`/`POLLHUP`); an
  * empty message sent right before closing reads as the end.
  *
+ * @category Seqpacket
  * @example
- * ```ts ignore
- * import { connectSeqpacket } from "../mod.ts";
- * const conn = await connectSeqpacket({ path: "/tmp/app.sock" });
- * await conn.send(new TextEncoder().encode("request"));
- * const reply = await conn.receive(); // one whole message, or null at the end
- * conn.close();
+ * ```ts
+ * import { connectSeqpacket, listenSeqpacket } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * using listener = listenSeqpacket({ path: `${dir}/app.sock` });
+ * using client = await connectSeqpacket({ path: listener.addr.path });
+ * using server = await listener.accept();
+ * await client.send(new TextEncoder().encode("one"));
+ * await client.send(new TextEncoder().encode("two"));
+ * (await server.receive())?.byteLength; // 3: one whole message, boundaries kept
+ * client.close();
+ * await server.receive(); // "two" as bytes: what was sent before the close
+ * await server.receive(); // null: the peer has closed
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export class SeqpacketConn extends MessageSocket<
@@ -156,13 +176,21 @@ export class SeqpacketConn extends MessageSocket<
  * A listening Unix `SOCK_SEQPACKET` socket: `accept()` and async iteration
  * give a {@linkcode SeqpacketConn} per client.
  *
+ * @category Seqpacket
  * @example
- * ```ts ignore
- * import { listenSeqpacket } from "../mod.ts";
- * const listener = listenSeqpacket({ path: "/tmp/app.sock" });
+ * ```ts
+ * import { connectSeqpacket, listenSeqpacket } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * using listener = listenSeqpacket({ path: `${dir}/app.sock` });
+ * using client = await connectSeqpacket({ path: listener.addr.path });
+ * await client.send(new TextEncoder().encode("ping"));
  * for await (const conn of listener) {
- *   for await (const message of conn) await conn.send(message);
+ *   await conn.send((await conn.receive())!); // echo one message
+ *   conn.close();
+ *   break; // a server would go on accepting
  * }
+ * await client.receive(); // "ping" as bytes
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export class SeqpacketListener extends SocketHandle {
@@ -207,14 +235,19 @@ export class SeqpacketListener extends SocketHandle {
  * Listens on a Unix `SOCK_SEQPACKET` socket (message boundaries kept,
  * connection-oriented). Needs read and write access to the path.
  *
+ * @category Seqpacket
  * @param options the path (and backlog).
  * @returns the listener.
  * @throws {Deno.errors.AddrInUse} when the path exists.
  * @example
- * ```ts ignore
- * import { listenSeqpacket } from "../mod.ts";
- * const listener = listenSeqpacket({ path: "/tmp/app.sock" });
- * const conn = await listener.accept();
+ * ```ts
+ * import { connectSeqpacket, listenSeqpacket } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const listener = listenSeqpacket({ path: `${dir}/app.sock` });
+ * using client = await connectSeqpacket({ path: listener.addr.path });
+ * using conn = await listener.accept();
+ * listener.close();
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function listenSeqpacket(options: SeqpacketListenOptions): SeqpacketListener {
@@ -238,15 +271,22 @@ export function listenSeqpacket(options: SeqpacketListenOptions): SeqpacketListe
 /**
  * Connects to a Unix `SOCK_SEQPACKET` listener.
  *
+ * @category Seqpacket
  * @param options the listener's path.
  * @returns the connection.
  * @throws {Deno.errors.NotFound} when nothing is at the path.
  * @throws {Deno.errors.ConnectionRefused} when nobody listens there.
  * @example
- * ```ts ignore
- * import { connectSeqpacket } from "../mod.ts";
- * const conn = await connectSeqpacket({ path: "/tmp/app.sock" });
+ * ```ts
+ * import { connectSeqpacket, listenSeqpacket } from "../mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * using listener = listenSeqpacket({ path: `${dir}/app.sock` });
+ * const conn = await connectSeqpacket({ path: listener.addr.path });
+ * await conn.send(new TextEncoder().encode("hello"));
+ * using server = await listener.accept();
+ * await server.receive(); // "hello" as bytes
  * conn.close();
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export async function connectSeqpacket(options: SeqpacketConnectOptions): Promise<SeqpacketConn> {
