@@ -64,11 +64,17 @@ import { lib, openSocket, untilClosed } from "./socket.ts";
 /**
  * How {@linkcode openRawSocket} opens the socket.
  *
+ * @category Raw sockets
  * @example
- * ```ts ignore
- * import { IPPROTO_ICMP, openRawSocket, type RawMode } from "../mod.ts";
+ * ```ts
+ * import { IPPROTO_ICMP } from "../ffi/mod.ts";
+ * import { openRawSocket, type RawMode } from "../mod.ts";
  * const mode: RawMode = "dgram"; // force the unprivileged ping socket
- * openRawSocket({ protocol: IPPROTO_ICMP, mode }).close();
+ * try {
+ *   openRawSocket({ protocol: IPPROTO_ICMP, mode }).close();
+ * } catch (e) {
+ *   if (!(e instanceof Deno.errors.PermissionDenied)) throw e; // group outside ping_group_range
+ * }
  * ```
  */
 export type RawMode = "raw" | "dgram" | "auto";
@@ -76,10 +82,18 @@ export type RawMode = "raw" | "dgram" | "auto";
 /**
  * Options of {@linkcode openRawSocket}.
  *
+ * @category Raw sockets
  * @example
- * ```ts ignore
- * import { IPPROTO_ICMPV6, openRawSocket } from "../mod.ts";
- * const sock = openRawSocket({ family: "ipv6", protocol: IPPROTO_ICMPV6, mode: "auto", hostname: "::1" });
+ * ```ts
+ * import { IPPROTO_ICMPV6 } from "../ffi/mod.ts";
+ * import { openRawSocket, type RawSocketOptions } from "../mod.ts";
+ * const options: RawSocketOptions = { family: "ipv6", protocol: IPPROTO_ICMPV6, hostname: "::1" };
+ * try {
+ *   using sock = openRawSocket(options); // mode "auto": raw as root, else a ping socket
+ *   sock.headerIncluded; // false: IPv6 sockets deliver no IP header
+ * } catch (e) {
+ *   if (!(e instanceof Deno.errors.PermissionDenied)) throw e; // neither is allowed here
+ * }
  * ```
  */
 export interface RawSocketOptions {
@@ -96,12 +110,21 @@ export interface RawSocketOptions {
 /**
  * The peer of a raw packet: an IP address (raw sockets have no ports).
  *
+ * @category Raw sockets
  * @example
- * ```ts ignore
- * import { IPPROTO_ICMP, openRawSocket } from "../mod.ts";
- * const sock = openRawSocket({ protocol: IPPROTO_ICMP });
- * const [, from] = await sock.receive();
- * console.log(from.hostname);
+ * ```ts
+ * import { IPPROTO_ICMPV6 } from "../ffi/mod.ts";
+ * import { openRawSocket, type RawAddr } from "../mod.ts";
+ * import { buildIcmpv6Echo, ICMPV6_TYPE } from "./packets.ts";
+ * try {
+ *   using sock = openRawSocket({ family: "ipv6", protocol: IPPROTO_ICMPV6 });
+ *   if (sock.mode === "raw") sock.setIcmpFilter([ICMPV6_TYPE.ECHO_REPLY]);
+ *   await sock.send(buildIcmpv6Echo({ identifier: 1, sequence: 1 }), { hostname: "::1" });
+ *   const [, from]: [Uint8Array, RawAddr] = await sock.receive();
+ *   from; // { transport: "raw", hostname: "::1" }
+ * } catch (e) {
+ *   if (!(e instanceof Deno.errors.PermissionDenied)) throw e; // no CAP_NET_RAW, no ping group
+ * }
  * ```
  */
 export interface RawAddr {
@@ -152,13 +175,21 @@ function refused(e: number, call: string, detail: string): Error {
 /**
  * A raw IP socket or ICMP ping socket (see the module notes).
  *
+ * @category Raw sockets
  * @example
- * ```ts ignore
- * import { buildIcmpEcho, IPPROTO_ICMP, openRawSocket } from "../mod.ts";
- * const sock = openRawSocket({ protocol: IPPROTO_ICMP });
- * await sock.send(buildIcmpEcho({ identifier: 1, sequence: 1 }), "127.0.0.1");
- * const [packet, from] = await sock.receive();
- * sock.close();
+ * ```ts
+ * import { IPPROTO_ICMP } from "../ffi/mod.ts";
+ * import { openRawSocket } from "../mod.ts";
+ * import { buildIcmpEcho, ICMP_TYPE, parseIcmp, parseIPv4Packet } from "./packets.ts";
+ * try {
+ *   using sock = openRawSocket({ protocol: IPPROTO_ICMP }); // "auto": raw, or a ping socket
+ *   if (sock.mode === "raw") sock.setIcmpFilter([ICMP_TYPE.ECHO_REPLY]); // not our own request
+ *   await sock.send(buildIcmpEcho({ identifier: 1, sequence: 1 }), "127.0.0.1");
+ *   const [packet] = await sock.receive();
+ *   parseIcmp(sock.headerIncluded ? parseIPv4Packet(packet).payload : packet).kind; // "echo-reply"
+ * } catch (e) {
+ *   if (!(e instanceof Deno.errors.PermissionDenied)) throw e; // no CAP_NET_RAW, no ping group
+ * }
  * ```
  */
 export class RawSocket
@@ -362,16 +393,22 @@ function tryOpen(domain: number, type: number, protocol: number): number | Socke
 /**
  * Opens a raw socket, or an ICMP ping socket (see the module notes for `mode`).
  *
+ * @category Raw sockets
  * @param options family, protocol, mode and optional local address.
  * @returns the socket.
  * @throws {Deno.errors.PermissionDenied} when the kernel refuses, with what is missing in the message.
  * @throws {TypeError} for `mode: "dgram"` with a protocol other than ICMP/ICMPv6.
  * @example
- * ```ts ignore
- * import { IPPROTO_ICMP, openRawSocket } from "../mod.ts";
- * const sock = openRawSocket({ family: "ipv4", protocol: IPPROTO_ICMP, mode: "auto" });
- * console.log(sock.mode); // "raw" as root, "dgram" through a ping socket otherwise
- * sock.close();
+ * ```ts
+ * import { IPPROTO_ICMP } from "../ffi/mod.ts";
+ * import { openRawSocket } from "../mod.ts";
+ * try {
+ *   const sock = openRawSocket({ family: "ipv4", protocol: IPPROTO_ICMP, mode: "auto" });
+ *   sock.mode; // "raw" as root, "dgram" through a ping socket otherwise
+ *   sock.close();
+ * } catch (e) {
+ *   if (!(e instanceof Deno.errors.PermissionDenied)) throw e; // the message says what is missing
+ * }
  * ```
  */
 export function openRawSocket(options: RawSocketOptions): RawSocket {
