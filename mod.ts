@@ -13,8 +13,8 @@
  * The other entry points:
  * - `@bsd-sockets/ffi/ffi`: the C-faithful layer — `socket`, `bind`,
  *   `sendmsg`... with their C names, the constants (`AF_INET`, `SO_REUSEADDR`...),
- *   the struct layouts (`sockaddr_in`...) and the conversions (`htons`,
- *   `inet_pton`...).
+ *   the struct layouts (`sockaddr_in`...) and the conversions again (`htons`,
+ *   `inet_pton`..., which this entry also exports).
  * - `@bsd-sockets/ffi/packets`: IPv4/IPv6/UDP/ICMP header parsers and ICMP
  *   echo builders, for raw sockets.
  *
@@ -103,6 +103,20 @@ export type {
 
 // The poller the reactor uses.
 export { type PollerKind, setPoller } from "./reactor/reactor.ts";
+
+// The tutorial's conversion helpers (pure TypeScript, equal to glibc's): they
+// belong to the front door too, since code around sockets needs them.
+export {
+  htonl,
+  htons,
+  inet_addr,
+  inet_aton,
+  inet_ntoa,
+  inet_ntop,
+  inet_pton,
+  ntohl,
+  ntohs,
+} from "./ffi/convert.ts";
 
 // Errors.
 export { SocketError } from "./ffi/errors.ts";

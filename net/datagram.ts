@@ -388,14 +388,18 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
         checkPort(port, "addr.port");
         const numeric = parseNumericHost(hostname);
         if (numeric === null) return this.#sendResolved(p, hostname, port);
+        // Permission first, as Deno: a refused destination says so, whatever else is wrong with it.
+        checkNet(hostname, port);
+        checkNetAddress(numeric.family, numeric.address, port);
         this.#setDestination({ ...numeric, port }, hostname);
         this.#destHost = hostname;
         this.#destPort = port;
+      } else {
+        // Asked on every send, as Deno does: a plain --allow-net answers at once.
+        checkNet(hostname, port);
+        const dest = this.#destEndpoint!;
+        checkNetAddress(dest.family, dest.address, port);
       }
-      // Asked on every send, as Deno does: a plain --allow-net answers at once.
-      checkNet(hostname, port);
-      const dest = this.#destEndpoint!;
-      checkNetAddress(dest.family, dest.address, port);
       return this.sendMessage(
         p,
         this.toBytes,
@@ -928,15 +932,15 @@ export async function connectDatagram(
   if (typeof options !== "object" || options === null) {
     throw new TypeError("options must be an object");
   }
-  const deadline = operationSignal(options.signal, options.timeout, describePeer(options));
-  const signal = deadline.signal;
-  try {
-    signal?.throwIfAborted();
-    if (options.transport !== "udp") {
-      unixOptions(options);
-      // Read once: the paths checked are the paths used.
-      const { path, localPath } = options;
-      const peer = unixAddress(path);
+  // Every field is read once: what is checked must be what is used.
+  const { signal: callerSignal, timeout } = options;
+  if (options.transport !== "udp") {
+    unixOptions(options);
+    const { path, localPath } = options;
+    const peer = unixAddress(path);
+    const deadline = operationSignal(callerSignal, timeout, JSON.stringify(path));
+    try {
+      deadline.signal?.throwIfAborted();
       const conn = openUnixDatagram(localPath);
       try {
         connectUnixPeer(conn, peer, path);
@@ -945,12 +949,17 @@ export async function connectDatagram(
         throw error;
       }
       return conn;
+    } finally {
+      deadline.dispose();
     }
-    const port = checkPort(options.port);
-    const hostname = options.hostname ?? "127.0.0.1";
-    if (typeof hostname !== "string") throw new TypeError("hostname must be a string");
-    // Read once: whether the local bind is checked must follow the values bound.
-    const { localHostname, localPort } = options;
+  }
+  const { hostname = "127.0.0.1", port: rawPort, localHostname, localPort } = options;
+  const port = checkPort(rawPort);
+  if (typeof hostname !== "string") throw new TypeError("hostname must be a string");
+  const deadline = operationSignal(callerSignal, timeout, `${hostname}:${port}`);
+  const signal = deadline.signal;
+  try {
+    signal?.throwIfAborted();
     const [peer] = await resolve(hostname, port, SOCK_DGRAM, signal);
     const v6 = peer.family === AF_INET6;
     const localHost = localHostname ?? (v6 ? "::" : "0.0.0.0");
@@ -973,10 +982,4 @@ export async function connectDatagram(
   } finally {
     deadline.dispose();
   }
-}
-
-function describePeer(options: UdpConnectOptions | UnixDatagramConnectOptions): string {
-  return options.transport === "udp"
-    ? `${options.hostname ?? "127.0.0.1"}:${options.port}`
-    : JSON.stringify(options.path);
 }

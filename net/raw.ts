@@ -35,18 +35,20 @@ import {
   AF_INET6,
   EACCES,
   EPERM,
+  IP_HDRINCL,
   IP_TTL,
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
   IPPROTO_IP,
   IPPROTO_IPV6,
+  IPPROTO_RAW,
   IPV6_UNICAST_HOPS,
   SOCK_DGRAM,
   SOCK_RAW,
 } from "../ffi/constants.ts";
 import { brandSocketError, SocketError } from "../ffi/errors.ts";
 import { errno } from "../ffi/libc.ts";
-import { parseNumericHost, resolve } from "./address.ts";
+import { parseNumericHost, resolveUnchecked } from "./address.ts";
 import {
   endpointFor,
   IP_SOCKADDR_MAX,
@@ -57,7 +59,7 @@ import {
 import { netError } from "./errors.ts";
 import { validateHostname } from "./hostname.ts";
 import { type DatagramInfo, MessageSocket } from "./message.ts";
-import { setBytesOption, setIntOption } from "./options.ts";
+import { getIntOption, setBytesOption, setIntOption } from "./options.ts";
 import { checkNet, checkRawDestination } from "./permissions.ts";
 import { lib, openSocket, untilClosed } from "./socket.ts";
 
@@ -271,7 +273,6 @@ export class RawSocket
         validateHostname(hostname);
         const numeric = parseNumericHost(hostname);
         if (numeric === null) return this.#sendResolved(p, hostname);
-        checkNet(hostname, 0);
         this.#encode({ ...numeric, port: 0 }, hostname);
         this.#destHost = hostname;
       }
@@ -281,6 +282,13 @@ export class RawSocket
     }
   }
 
+  /** Whether what we send starts with the IP header (`IPPROTO_RAW`, or `IP_HDRINCL` set). */
+  #sendsHeader(): boolean {
+    if (this.mode !== "raw" || this.family !== "ipv4") return false;
+    return this.protocol === IPPROTO_RAW ||
+      getIntOption(this.openFd(), IPPROTO_IP, IP_HDRINCL) !== 0;
+  }
+
   /** Checks the destination with the port the packet's transport header names, then sends. */
   #sendChecked(p: Uint8Array, hostname: string): Promise<number> {
     const dest = this.#dest!;
@@ -288,12 +296,21 @@ export class RawSocket
     // shared memory could change after the check, so that one is copied.
     const view = plainView(p, "p");
     const bytes = view.buffer instanceof SharedArrayBuffer ? view.slice() : view;
-    checkRawDestination(dest.family, dest.address, this.protocol, this.headerIncluded, bytes);
+    checkRawDestination(
+      dest.family,
+      dest.address,
+      this.protocol,
+      this.#sendsHeader(),
+      bytes,
+      hostname,
+    );
     return this.sendMessage(bytes, this.toBytes, this.#destLength, Infinity, () => hostname);
   }
 
   async #sendResolved(p: Uint8Array, hostname: string): Promise<number> {
-    const endpoints = await resolve(hostname, 0, SOCK_RAW);
+    // Raw packets carry their port in their own header: the permission is
+    // checked on it in #sendChecked, not on a port-less lookup here.
+    const endpoints = await resolveUnchecked(hostname, SOCK_RAW);
     const endpoint = endpoints.find((e) => e.family === this.domain) ?? endpoints[0];
     this.#encode(endpoint, hostname);
     this.#destHost = undefined;

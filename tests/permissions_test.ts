@@ -501,7 +501,7 @@ Deno.test("without --allow-ffi: one error that says to add it; pure helpers stil
       dir,
       `
 import * as c from ${JSON.stringify(new URL("../ffi/mod.ts", import.meta.url).href)};
-report("htons, inet_pton without ffi", String(m.htons(0x1234)) + " " + m.inet_pton(m.AF_INET, "10.1.2.3").join("."), null);
+report("htons, inet_pton without ffi", String(m.htons(0x1234)) + " " + m.inet_pton(c.AF_INET, "10.1.2.3").join("."), null);
 report("connect", await outcome(() => m.connect({ hostname: "127.0.0.1", port: 9 })), null);
 report("listenDatagram", await outcome(() => m.listenDatagram({ transport: "udp", port: 0 })), null);
 report("ffi socket", await outcome(() => c.socket(c.AF_INET, c.SOCK_STREAM, 0)), null);
