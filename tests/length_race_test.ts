@@ -4,8 +4,10 @@
  * getsockname, getpeername, accept, accept4, recvfrom and getsockopt with a
  * 2-byte view inside a guarded allocation. A wrapper that read the cell once
  * for its check and again for the kernel let the kernel write up to 280
- * bytes past the view (in 4 of 11 runs of 20 rounds here, and twice the
- * heap was corrupted outright when the guards were narrower than TCP_INFO).
+ * bytes past the view (in 2 to 4 of 11 runs of 20 rounds here, depending
+ * on the machine's load; twice the heap was corrupted outright when the
+ * guards were narrower than TCP_INFO). The window is nanoseconds wide, so a
+ * pass before the fix proved little; after it there is no window at all.
  *
  * The calls run in a subprocess (tests/fixtures/race_driver.ts): if memory
  * is corrupted, the process may abort, and that must fail this test rather
