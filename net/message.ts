@@ -159,7 +159,7 @@ const FROM_BYTES = 128;
 const PEEK_BYTE = new Uint8Array(1);
 
 /**
- * @internal The queues, scratch buffers and syscall loops that every
+ * The base class of every message socket: the queues, scratch buffers and syscall loops that every
  * message socket (UDP, Unix datagram, raw, ping) shares. Each operation
  * tries its syscall first and waits on the reactor only after `EAGAIN`;
  * concurrent receives (and sends that had to wait) run in call order.
