@@ -317,8 +317,8 @@ function encodeOption(option: string, spec: OptionSpec, value: unknown): Uint8Ar
       }
       const { enabled, seconds } = value as LingerValue;
       if (typeof enabled !== "boolean") throw new TypeError(`${option}.enabled must be a boolean`);
-      checkInteger(seconds, `${option}.seconds`, 0, INT_MAX);
-      return new Uint8Array(new Int32Array([enabled ? 1 : 0, seconds]).buffer);
+      const secs = checkInteger(seconds, `${option}.seconds`, 0, INT_MAX);
+      return new Uint8Array(new Int32Array([enabled ? 1 : 0, secs]).buffer);
     }
     case "timeval": {
       if (typeof value !== "number") {
@@ -381,7 +381,8 @@ export function setSocketOption<N extends SocketOptionName>(
   option: N,
   value: SocketOptionTypes[N],
 ): void {
-  checkFd(fd);
+  // The checked values are the ones used (-0 becomes 0 there).
+  fd = checkFd(fd);
   const spec = specOf(option);
   if (spec.readOnly) throw new TypeError(`${option} is read-only`);
   const bytes = encodeOption(option, spec, value);
@@ -411,7 +412,7 @@ export function getSocketOption<N extends SocketOptionName>(
   fd: number,
   option: N,
 ): SocketOptionTypes[N] {
-  checkFd(fd);
+  fd = checkFd(fd);
   const spec = specOf(option);
   const bytes = new Uint8Array(
     spec.kind === "timeval" ? 16 : spec.kind === "string" ? 16 : spec.kind === "linger" ? 8 : 4,
@@ -507,7 +508,7 @@ export function getSocketOptionRaw(
   name: number,
   size = 256,
 ): Uint8Array {
-  checkInteger(size, "size", 0, 65536);
+  size = checkInteger(size, "size", 0, 65536);
   const bytes = new Uint8Array(size);
   const len = new Uint32Array([size]);
   getsockopt(checkFd(fd), checkInt(level, "level"), checkInt(name, "name"), bytes, len);

@@ -230,8 +230,9 @@ export class RawSocket
     if (mode !== "raw" && mode !== "dgram") {
       throw new TypeError(`mode must be "raw" or "dgram", got ${describe(mode)}`);
     }
-    checkInteger(protocol, "protocol", 0, 255);
-    if (identifier !== undefined) checkInteger(identifier, "identifier", 0, 0xffff);
+    // The checked values are the ones kept (-0 becomes 0).
+    protocol = checkInteger(protocol, "protocol", 0, 255);
+    if (identifier !== undefined) identifier = checkInteger(identifier, "identifier", 0, 0xffff);
     super(fd, family === "ipv6" ? AF_INET6 : AF_INET, "RawSocket");
     this.family = family;
     this.protocol = protocol;

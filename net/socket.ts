@@ -143,7 +143,7 @@ export class SocketHandle {
    */
   constructor(fd: number, kind: string) {
     // Bad arguments: nothing is owned yet, the descriptor stays the caller's.
-    checkFd(fd);
+    fd = checkFd(fd);
     // Error messages name the kind: never coerce something else into one.
     if (typeof kind !== "string") {
       throw new TypeError(`kind must be a string, got ${describe(kind)}`);
