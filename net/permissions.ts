@@ -361,6 +361,45 @@ export function checkRawDestination(
   }
 }
 
+/**
+ * The part of {@linkcode checkRawDestination} that needs no address: a raw
+ * send to a host name checks the name as written, with the port its header
+ * carries, before the name is looked up (as Deno checks a name before it
+ * resolves it). A packet whose port cannot be read is decided after the
+ * lookup, on the address.
+ *
+ * @category Raw sockets
+ * @param hostname the destination as the caller wrote it.
+ * @param protocol the socket's protocol.
+ * @param headerIncluded whether `payload` starts with the IP header.
+ * @param payload the bytes to send.
+ * @throws {Deno.errors.NotCapable} when the name is not granted.
+ * @example
+ * ```ts
+ * import { checkRawName } from "./permissions.ts";
+ * // A UDP header to port 53; under `deno test --allow-net` nothing is refused.
+ * checkRawName("localhost", 17, false, new Uint8Array([0x30, 0x39, 0, 53, 0, 8, 0, 0]));
+ * ```
+ */
+export function checkRawName(
+  hostname: string,
+  protocol: number,
+  headerIncluded: boolean,
+  payload: Uint8Array,
+): void {
+  if (grantedForAll("net")) return;
+  const transport = transportOf(protocol, headerIncluded, payload);
+  if (transport.unreadable !== undefined) return;
+  if (transport.port !== undefined) {
+    checkNet(hostname, transport.port);
+    return;
+  }
+  const nameHost = parseHost(hostname).display;
+  if (query({ name: "net", host: nameHost }).state !== "granted") {
+    throw denied(`net access to "${nameHost}"`, "--allow-net");
+  }
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }

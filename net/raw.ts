@@ -60,7 +60,7 @@ import { netError } from "./errors.ts";
 import { validateHostname } from "./hostname.ts";
 import { type DatagramInfo, MessageSocket } from "./message.ts";
 import { getIntOption, setBytesOption, setIntOption } from "./options.ts";
-import { checkNet, checkRawDestination } from "./permissions.ts";
+import { checkNet, checkRawDestination, checkRawName } from "./permissions.ts";
 import { lib, openSocket, untilClosed } from "./socket.ts";
 
 /**
@@ -309,8 +309,10 @@ export class RawSocket
   }
 
   async #sendResolved(p: Uint8Array, hostname: string): Promise<number> {
-    // Raw packets carry their port in their own header: the permission is
-    // checked on it in #sendChecked, not on a port-less lookup here.
+    // The name as written is checked before it is looked up, with the port
+    // the packet's own header carries; the address is checked in #sendChecked.
+    const view = plainView(p, "p");
+    checkRawName(hostname, this.protocol, this.#sendsHeader(), view);
     const endpoints = await resolveUnchecked(hostname, SOCK_RAW);
     const endpoint = endpoints.find((e) => e.family === this.domain) ?? endpoints[0];
     this.#encode(endpoint, hostname);
