@@ -126,7 +126,36 @@ for (const backend of BACKENDS) {
         stderr: "piped",
       }).spawn();
     const children = [spawnAlive([]), spawnAlive(["reref"])];
+    const stderr = children.map((c) => new Response(c.stderr).text());
+    // Each child's stdout as it arrives, and promises for its first line and its end.
+    const texts = ["", ""];
+    let wake = () => {};
+    const ended = children.map(async (c, i) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of c.stdout) {
+        texts[i] += decoder.decode(chunk, { stream: true });
+        wake();
+      }
+      wake();
+    });
+    const said = async (i: number, deadline: number): Promise<boolean> => {
+      let done = false;
+      ended[i].then(() => done = true);
+      while (!texts[i].includes("\n") && !done && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 50);
+        });
+      }
+      return texts[i].startsWith("waiting\n");
+    };
     try {
+      // The window starts once both children wait in accept, not at spawn:
+      // start-up time (long under emulation) is not what this measures.
+      const deadline = Date.now() + budget(10000);
+      for (const i of [0, 1]) {
+        assert.ok(await said(i, deadline), `child ${i} did not say "waiting": ${texts[i]}`);
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stillRunning = new Promise<"running">((resolve) => {
         timer = setTimeout(() => resolve("running"), budget(1500));
@@ -146,10 +175,11 @@ for (const backend of BACKENDS) {
         }
       }
     }
-    for (const c of children) {
-      const out = await c.output();
-      assert.equal(out.signal, "SIGKILL");
-      assert.equal(new TextDecoder().decode(out.stdout).trim(), "waiting");
+    for (const [i, c] of children.entries()) {
+      const status = await c.status;
+      await ended[i];
+      assert.equal(status.signal, "SIGKILL", `child ${i}: ${texts[i]}${await stderr[i]}`);
+      assert.equal(texts[i].trim(), "waiting");
     }
   });
 }
