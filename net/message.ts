@@ -192,6 +192,8 @@ export abstract class MessageSocket<Result = unknown, Detailed = unknown> extend
   #lastHost = "";
 
   /**
+   * Takes ownership of a non-blocking message socket (the subclasses' constructors call it).
+   *
    * @param fd the non-blocking descriptor, now owned.
    * @param domain its address family.
    * @param kind the name used in errors.
