@@ -251,20 +251,22 @@ function configuredPath(): string | undefined {
 }
 
 /**
- * The path this process mapped libc from, when /proc/self/maps may be read
- * without a prompt: the exact path to name in a message, or to try.
+ * The first known path where a libc exists, to name in a message: exact when
+ * read permission lets us look (Deno keeps /proc/self/maps for --allow-all),
+ * else the most likely one.
  */
-function mappedPath(): string | undefined {
-  const maps = "/proc/self/maps";
-  if (Deno.permissions.querySync({ name: "read", path: maps }).state !== "granted") {
-    return undefined;
+function likelyPath(): string {
+  const paths = knownPaths();
+  for (const path of paths) {
+    if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") continue;
+    try {
+      Deno.statSync(path);
+      return path;
+    } catch {
+      // not here: try the next layout
+    }
   }
-  try {
-    const match = Deno.readTextFileSync(maps).match(/\s(\/\S*\/libc\.so\.6)$/m);
-    return match?.[1];
-  } catch {
-    return undefined;
-  }
+  return paths[0];
 }
 
 function granted(path?: string): boolean {
@@ -281,7 +283,7 @@ function granted(path?: string): boolean {
 function openFailure(cause: unknown, path: string): Error {
   if (cause instanceof Deno.errors.NotCapable) {
     const configured = configuredPath();
-    const alone = configured ?? mappedPath() ?? knownPaths()[0];
+    const alone = configured ?? likelyPath();
     return new Deno.errors.NotCapable(
       "This module calls libc through Deno.dlopen: run Deno with --allow-ffi " +
         "(for example `deno run --allow-ffi --allow-net script.ts`), or with " +
@@ -352,9 +354,7 @@ function candidates(): string[] {
   if (configured !== undefined) return granted() || granted(configured) ? [configured] : [];
   // A bare name lets the dynamic loader find libc exactly as it found Deno's own.
   if (granted()) return ["libc.so.6"];
-  const mapped = mappedPath();
-  const paths = mapped === undefined ? knownPaths() : [mapped, ...knownPaths()];
-  return paths.filter((path) => granted(path));
+  return knownPaths().filter((path) => granted(path));
 }
 
 /**
