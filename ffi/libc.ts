@@ -81,6 +81,8 @@ export const POSIX_SYMBOLS = {
   // need. (Darwin's arm64 ABI puts variadic arguments on the stack: a port
   // there must check this one.)
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // Adoption with `duplicate` (net/adopt.ts): the caller keeps its number.
+  dup: { parameters: ["i32"], result: "i32" },
 
   poll: { parameters: ["buffer", "u32", "i32"], result: "i32" },
   poll_blocking: {
