@@ -2,18 +2,22 @@
  * `ping`, over this module's raw sockets: ICMP (or ICMPv6) echo requests,
  * one line per reply with its round-trip time, statistics at the end.
  *
- *   deno task ping [-c count] [-i interval] [-s size] [-W timeout] [-t ttl] [-4|-6]
- *                  [--mode raw|dgram|auto] host
+ *   deno task ping -- [-c count] [-i interval] [-s size] [-W timeout] [-t ttl] [-4|-6]
+ *                     [--mode raw|dgram|auto] host
  *
  * As root (CAP_NET_RAW) it uses a raw socket; without it, an unprivileged
  * ICMP ping socket where the sysctl net.ipv4.ping_group_range allows it
  * (`--mode` forces one). Exit status: 0 when a reply came, 1 when none,
- * 2 on errors — as iputils' ping.
+ * 2 on errors — as iputils' ping. Needs `--allow-ffi
+ * --allow-net=0.0.0.0:0,<address>` (`[::]:0` for IPv6); without CAP_NET_RAW,
+ * `--allow-read=/proc/sys/net/ipv4/ping_group_range --allow-sys=gid` spare a
+ * prompt when the refusal is explained.
  *
  * @module
  */
 
-import { parseArgs } from "@cli";
+// node:util, not the import map's name: a file run by URL has no deno.json.
+import { parseArgs } from "node:util";
 import { openRawSocket, type RawMode, type RawSocket } from "../mod.ts";
 import { AF_INET, AF_INET6, IPPROTO_ICMP, IPPROTO_ICMPV6, SOCK_RAW } from "../ffi/mod.ts";
 import {
@@ -25,8 +29,32 @@ import {
 } from "../net/packets.ts";
 import { resolveHost } from "./resolve_host.ts";
 
-const USAGE = "usage: deno task ping [-c count] [-i interval] [-s size] [-W timeout] [-t ttl] " +
-  "[-4|-6] [--mode raw|dgram|auto] host";
+const script = import.meta.filename ?? import.meta.url;
+const USAGE = `usage: deno task ping -- [options] host
+       deno run --allow-ffi --allow-net=0.0.0.0:0,ADDRESS ${script} [options] host
+
+Sends ICMP (ICMPv6) echo requests to host and prints each reply with its
+round-trip time, then statistics. Uses a raw socket with CAP_NET_RAW (root),
+else an unprivileged ICMP ping socket where net.ipv4.ping_group_range allows.
+Exit status: 0 when a reply came, 1 when none, 2 on errors.
+
+options:
+  -c, --count N       requests to send (default 4)
+  -i, --interval SECS time between requests (default 1, at least 0.002)
+  -s, --size BYTES    payload size (default 56)
+  -W, --timeout SECS  how long to wait for the last replies (default 2)
+  -t, --ttl TTL       IP TTL / hop limit (default: the system's)
+  -4, --ipv4          IPv4 only (default: the first address of host)
+  -6, --ipv6          IPv6 only
+  --mode MODE         raw, dgram (ping socket) or auto (default auto)
+  -h, --help          print this and exit
+
+permissions: --allow-ffi (--allow-ffi=<path of libc.so.6>, e.g.
+  /usr/lib/${Deno.build.arch}-linux-gnu/libc.so.6, is enough for a numeric host;
+  a name needs the plain flag)
+  --allow-net=0.0.0.0:0,ADDRESS (IPv6: --allow-net=[::]:0,[ADDRESS])
+  without CAP_NET_RAW, --allow-read=/proc/sys/net/ipv4/ping_group_range and
+  --allow-sys=gid keep Deno from prompting while the refusal is explained`;
 
 function fail(message: string): never {
   console.error(`ping: ${message}`);
@@ -36,7 +64,9 @@ function fail(message: string): never {
 let parsed;
 try {
   parsed = parseArgs({
-    args: Deno.args,
+    // `deno task ping -- -c 2 host` hands the "--" on in Deno 2.9; parseArgs
+    // would end the options there.
+    args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
     allowPositionals: true,
     options: {
       count: { type: "string", short: "c", default: "4" },
@@ -51,14 +81,14 @@ try {
     },
   });
 } catch (error) {
-  fail(`${(error as Error).message}\n${USAGE}`);
+  fail(`${(error as Error).message}\nrun with --help for usage`);
 }
 const { values, positionals } = parsed;
 if (values.help) {
   console.log(USAGE);
   Deno.exit(0);
 }
-if (positionals.length !== 1) fail(`one host expected\n${USAGE}`);
+if (positionals.length !== 1) fail(`one host expected\nrun with --help for usage`);
 const count = Number(values.count);
 const interval = Number(values.interval);
 const size = Number(values.size);

@@ -3,23 +3,45 @@
  * and a raw ICMP (ICMPv6) socket reading the time-exceeded and
  * port-unreachable answers, matched to probes by the UDP header they embed.
  *
- *   deno task traceroute [-m max_hops] [-q probes] [-w wait] [-p port] [-4|-6] host
+ *   deno task traceroute -- [-m max_hops] [-q probes] [-w wait] [-p port] [-4|-6] host
  *
  * Needs CAP_NET_RAW (root) for the raw socket: ICMP errors about UDP
  * datagrams never reach an unprivileged ping socket. Against 127.0.0.1 it
- * finishes at hop 1 (the host answers "port unreachable" itself).
+ * finishes at hop 1 (the host answers "port unreachable" itself). Needs
+ * `--allow-ffi --allow-net=0.0.0.0:0,<address>` (`[::]:0` for IPv6).
  *
  * @module
  */
 
-import { parseArgs } from "@cli";
+// node:util, not the import map's name: a file run by URL has no deno.json.
+import { parseArgs } from "node:util";
 import { type DatagramConn, listenDatagram, openRawSocket, type RawSocket } from "../mod.ts";
 import { AF_INET, AF_INET6, IPPROTO_ICMP, IPPROTO_ICMPV6, SOCK_DGRAM } from "../ffi/mod.ts";
 import { parseIcmp, parseIcmpv6, parseIPv4Packet } from "../net/packets.ts";
 import { resolveHost } from "./resolve_host.ts";
 
-const USAGE =
-  "usage: deno task traceroute [-m max_hops] [-q probes] [-w wait] [-p port] [-4|-6] host";
+const script = import.meta.filename ?? import.meta.url;
+const USAGE = `usage: deno task traceroute -- [options] host
+       deno run --allow-ffi --allow-net=0.0.0.0:0,ADDRESS ${script} [options] host
+
+Sends UDP probes with a rising TTL (hop limit) and prints, per hop, who
+answered and how fast, until host itself answers "port unreachable". Reads
+the answers on a raw ICMP socket, so it needs CAP_NET_RAW (root).
+Exit status: 0 when host was reached, 1 when not, 2 on errors.
+
+options:
+  -m, --max-hops N    highest TTL (default 30, 1..255)
+  -q, --queries N     probes per hop (default 3, 1..10)
+  -w, --wait SECS     how long to wait for each answer (default 1)
+  -p, --port PORT     first destination port, one more per probe (default 33434)
+  -4, --ipv4          IPv4 only (default: the first address of host)
+  -6, --ipv6          IPv6 only
+  -h, --help          print this and exit
+
+permissions: --allow-ffi (--allow-ffi=<path of libc.so.6>, e.g.
+  /usr/lib/${Deno.build.arch}-linux-gnu/libc.so.6, is enough for a numeric host;
+  a name needs the plain flag)
+  --allow-net=0.0.0.0:0,ADDRESS (IPv6: --allow-net=[::]:0,[ADDRESS])`;
 
 function fail(message: string): never {
   console.error(`traceroute: ${message}`);
@@ -29,7 +51,9 @@ function fail(message: string): never {
 let parsed;
 try {
   parsed = parseArgs({
-    args: Deno.args,
+    // `deno task traceroute -- -q 1 host` hands the "--" on in Deno 2.9;
+    // parseArgs would end the options there.
+    args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
     allowPositionals: true,
     options: {
       "max-hops": { type: "string", short: "m", default: "30" },
@@ -38,13 +62,18 @@ try {
       port: { type: "string", short: "p", default: "33434" },
       ipv4: { type: "boolean", short: "4", default: false },
       ipv6: { type: "boolean", short: "6", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
 } catch (error) {
-  fail(`${(error as Error).message}\n${USAGE}`);
+  fail(`${(error as Error).message}\nrun with --help for usage`);
 }
 const { values, positionals } = parsed;
-if (positionals.length !== 1) fail(`one host expected\n${USAGE}`);
+if (values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+if (positionals.length !== 1) fail(`one host expected\nrun with --help for usage`);
 const maxHops = Number(values["max-hops"]);
 const queries = Number(values.queries);
 const wait = Number(values.wait);
