@@ -81,6 +81,19 @@ export {
 } from "./net/seqpacket.ts";
 export type { SeqpacketConnectOptions, SeqpacketListenOptions } from "./net/seqpacket.ts";
 
+// Hand-over: adopt descriptors made elsewhere, systemd socket activation,
+// and a listener handed to Deno's node: servers.
+export { adoptSocket, handOverToNode, inspectSocket } from "./net/adopt.ts";
+export type {
+  AdoptedKind,
+  AdoptedKinds,
+  AdoptedSocket,
+  AdoptOptions,
+  SocketInfo,
+} from "./net/adopt.ts";
+export { activatedSockets, LISTEN_FDS_START } from "./net/activation.ts";
+export type { ActivatedSocket, ActivatedSocketsOptions } from "./net/activation.ts";
+
 // Raw IP sockets.
 export { openRawSocket, RawSocket } from "./net/raw.ts";
 export type { RawAddr, RawMode, RawSocketOptions } from "./net/raw.ts";
