@@ -29,6 +29,43 @@ export function checkPort(port: unknown, name = "port"): number {
   return checkInteger(port, name, 0, 65535);
 }
 
+/**
+ * A port option as `Deno.listen`/`Deno.connect` take it: a number or a
+ * numeric string; a server may omit it (any free port, 0), a client may
+ * not, and may not connect to port 0. Deno's messages, word for word.
+ *
+ * @param maybePort the option as given.
+ * @param isServer whether the port is one to bind.
+ * @returns the port.
+ * @throws {TypeError} for a missing, non-numeric or non-integer port.
+ * @throws {RangeError} for a port out of range.
+ * @example
+ * ```ts
+ * import { optionPort } from "./address.ts";
+ * optionPort("8080", false); // 8080
+ * optionPort(undefined, true); // 0: any free port
+ * ```
+ */
+export function optionPort(maybePort: unknown, isServer: boolean): number {
+  if (isServer && (maybePort === null || maybePort === undefined)) maybePort = 0;
+  if (typeof maybePort !== "number" && typeof maybePort !== "string") {
+    throw new TypeError(`Invalid port (expected number): ${String(maybePort)}`);
+  }
+  if (maybePort === "") throw new TypeError("Invalid port: ''");
+  const port = Number(maybePort);
+  if (!Number.isInteger(port)) {
+    throw new TypeError(
+      Number.isNaN(port) && !Number.isNaN(maybePort)
+        ? `Invalid port: '${maybePort}'`
+        : `Invalid port: ${maybePort}`,
+    );
+  }
+  if (port < (isServer ? 0 : 1) || port > 65535) {
+    throw new RangeError(`Invalid port (out of range): ${maybePort}`);
+  }
+  return port === 0 ? 0 : port; // never -0
+}
+
 /** Strips the brackets of `"[::1]"`. */
 function unbracket(hostname: string): string {
   return hostname.length > 1 && hostname[0] === "[" && hostname[hostname.length - 1] === "]"

@@ -41,6 +41,18 @@ export interface KeepAliveOptions {
 }
 
 const STREAM_CHUNK = 64 * 1024;
+
+/** Any `ArrayBuffer` or `ArrayBufferView` as bytes, read through the intrinsic getters. */
+function bufferSourceBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (ArrayBuffer.isView(chunk)) {
+    return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  if (chunk instanceof ArrayBuffer || chunk instanceof SharedArrayBuffer) {
+    return new Uint8Array(chunk);
+  }
+  throw new TypeError("Expected ArrayBuffer or ArrayBufferView for write chunk");
+}
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
@@ -338,7 +350,8 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
     let sent = 0;
     for (;;) {
       const fd = this.handleFd;
-      if (fd < 0) throw closedError("Conn");
+      // Called while open, closed while queued or waiting: Deno's Interrupted.
+      if (fd < 0) throw this.pendingClosedError();
       // p may have been resized or detached while this write waited: the
       // kernel never gets more than it holds now.
       const now = byteLengthOf(p, "p");
@@ -404,7 +417,12 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
    */
   async closeWrite(): Promise<void> {
     const pending = this.#writes.settled;
-    if (pending !== null) await pending;
+    if (pending !== null) {
+      this.openFd();
+      await pending;
+      // Closed while it waited for the writes: interrupted, as they were.
+      if (this.closed) throw this.pendingClosedError();
+    }
     const fd = this.openFd();
     if (this.#writeShut) return;
     if (lib().shutdown(fd, SHUT_WR) === -1) throw netError(errno(), "shutdown");
@@ -412,8 +430,20 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
   }
 
   /**
+   * How the streams end the connection. `false` (the default) is Deno's
+   * rule: the end of `readable`, closing `writable`, aborting it, a failed
+   * write or a cancelled read closes the whole connection, so "pipe the
+   * reply into `conn.writable` and forget the conn" releases the socket.
+   * `true` is for proxies that need half-close: closing `writable` only
+   * shuts the write side (the peer reads end of stream, this side reads
+   * on), the end of `readable` leaves writing open, and the connection is
+   * closed once both have ended. Set it before using the streams.
+   */
+  halfClose = false;
+
+  /**
    * A byte stream of what the peer sends (BYOB reads supported). Cancelling
-   * it closes the connection.
+   * it closes the connection; so does its end, unless {@linkcode Conn.halfClose}.
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
     return this.#readable ??= new ReadableStream({
@@ -426,17 +456,19 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
         try {
           const n = await this.read(target);
           if (n === null) {
+            if (!this.halfClose || this.#writeShut) this.close();
             controller.close();
             request.respond(0);
           } else {
             request.respond(n);
           }
         } catch (error) {
-          if (error instanceof Deno.errors.BadResource) {
+          if (error instanceof Deno.errors.BadResource && this.closed) {
             controller.close();
             request.respond(0);
           } else {
             controller.error(error);
+            this.close();
           }
         }
       },
@@ -445,15 +477,24 @@ export class Conn<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr | Deno.U
   }
 
   /**
-   * A stream that writes to the peer. Closing it shuts down the write half,
-   * and closes the connection once the readable side has ended too (so
-   * `conn.readable.pipeTo(conn.writable)` releases the socket).
+   * A stream that writes to the peer; it takes any `ArrayBuffer` or
+   * `ArrayBufferView`, as Deno's does. Closing it closes the connection
+   * (only its write half with {@linkcode Conn.halfClose}); a failed write
+   * closes the connection, so the peer reads the end.
    */
   get writable(): WritableStream<Uint8Array<ArrayBufferLike>> {
     return this.#writable ??= new WritableStream({
-      write: (chunk) => this.writeAll(chunk),
+      write: async (chunk: unknown) => {
+        try {
+          await this.writeAll(bufferSourceBytes(chunk));
+        } catch (error) {
+          this.close();
+          throw error;
+        }
+      },
       close: async () => {
         if (this.closed) return;
+        if (!this.halfClose) return this.close();
         await this.closeWrite();
         if (this.#sawEof) this.close();
       },

@@ -4,13 +4,13 @@
  * message engine (`net/message.ts`; truncation is reported there, never
  * silent).
  *
- * ## Oversized sends fail before libc
+ * ## Oversized sends fail as the kernel says, as in Deno
  *
  * A UDP payload larger than 65,507 bytes (IPv4, including IPv4-mapped
- * destinations) or 65,527 bytes (IPv6) cannot exist; `send` rejects with a
- * `RangeError` before calling `sendto`. Datagrams within those limits that
- * the kernel still refuses (a Unix datagram beyond `SO_SNDBUF`) fail with
- * the kernel's `EMSGSIZE` as a `SocketError`, with the sizes in the message.
+ * destinations) or 65,527 bytes (IPv6) cannot exist; `sendto` refuses it
+ * with `EMSGSIZE`, which `send` rejects with as a `SocketError` (`code`
+ * `"EMSGSIZE"`, as Deno's error has), with the sizes and `SO_SNDBUF` in the
+ * message. The same holds for a Unix datagram beyond `SO_SNDBUF`.
  *
  * @module
  */
@@ -43,14 +43,13 @@ import {
 } from "../ffi/constants.ts";
 import { inet_ntop, inet_pton } from "../ffi/convert.ts";
 import { errno } from "../ffi/libc.ts";
-import { checkPort, parseNumericHost, resolve, resolveSync } from "./address.ts";
+import { checkPort, optionPort, parseNumericHost, resolve, resolveSync } from "./address.ts";
 import {
   decodeUnix,
   endpointFor,
   IP_SOCKADDR_MAX,
   type IpEndpoint,
   ipPortOf,
-  isV4Mapped,
   unixAddress,
   writeIp,
 } from "./families/mod.ts";
@@ -73,7 +72,7 @@ import { lib, openSocket, operationSignal, socketAddress, untilClosed } from "./
  * const [data] = await conn.receive();
  * data.byteLength; // 65507: receive() never cuts a UDP datagram
  * const error = await conn.send(new Uint8Array(MAX_UDP_PAYLOAD_V4 + 1), conn.addr).catch((e) => e);
- * error instanceof RangeError; // true: refused before sendto
+ * error.code; // "EMSGSIZE": the kernel's answer, as with Deno.listenDatagram
  * ```
  */
 export const MAX_UDP_PAYLOAD_V4 = 65507;
@@ -89,7 +88,7 @@ export const MAX_UDP_PAYLOAD_V4 = 65507;
  * const [data] = await conn.receive();
  * data.byteLength; // 65527
  * const error = await conn.send(new Uint8Array(MAX_UDP_PAYLOAD_V6 + 1), conn.addr).catch((e) => e);
- * error instanceof RangeError; // true: refused before sendto
+ * error.code; // "EMSGSIZE"
  * ```
  */
 export const MAX_UDP_PAYLOAD_V6 = 65527;
@@ -110,15 +109,15 @@ export const MAX_UDP_PAYLOAD_V6 = 65527;
 export interface UdpListenOptions {
   /** `"udp"`. */
   transport: "udp";
-  /** The port; 0 picks a free one. */
-  port: number;
+  /** The port; 0 or none picks a free one (a numeric string works too, as in Deno). */
+  port?: number;
   /** Address to bind; default `"0.0.0.0"`. `"::"` also receives IPv4 (dual-stack). */
   hostname?: string;
   /** Set `SO_REUSEADDR` (default false, as Deno). */
   reuseAddress?: boolean;
   /** Set `SO_REUSEPORT`, so several sockets share the port. */
   reusePort?: boolean;
-  /** Set `SO_BROADCAST`, allowing sends to broadcast addresses. */
+  /** `SO_BROADCAST`, allowing sends to broadcast addresses: on by default, as Deno has it. */
   broadcast?: boolean;
   /** Loop outgoing multicast back to local sockets (`IP_MULTICAST_LOOP`; default false, as Deno). */
   loopback?: boolean;
@@ -316,14 +315,11 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
   readonly #transport: "udp" | "unixpacket";
   #addr: A;
   #remote: A | undefined;
-  // The payload limit towards the connected peer.
-  #remoteLimit = MAX_UDP_PAYLOAD_V6;
   // The last destination, whose encoded address is left in toBytes.
   #destHost: string | undefined;
   #destPort = -1;
   #destEndpoint: IpEndpoint | undefined;
   #destLength = 0;
-  #destLimit = 0;
 
   /**
    * Wraps a bound, non-blocking datagram socket ({@linkcode listenDatagram}
@@ -367,8 +363,7 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
         if (remote === undefined) {
           throw new TypeError("send() needs a destination address: the socket is not connected");
         }
-        const limit = this.domain === AF_UNIX ? Infinity : this.#remoteLimit;
-        return this.sendMessage(p, null, 0, limit, () => this.#describe(remote));
+        return this.sendMessage(p, null, 0, () => this.#describe(remote));
       }
       if (typeof addr !== "object") {
         throw new TypeError(`addr must be an address object, got ${describe(addr)}`);
@@ -378,7 +373,7 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
       if (this.domain === AF_UNIX) {
         const path = (addr as Deno.UnixAddr).path;
         const to = unixAddress(path, "write");
-        return this.sendMessage(p, to, to.byteLength, Infinity, () => JSON.stringify(path));
+        return this.sendMessage(p, to, to.byteLength, () => JSON.stringify(path));
       }
       const hostname = (addr as Deno.NetAddr).hostname;
       const port = (addr as Deno.NetAddr).port;
@@ -404,27 +399,11 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
         p,
         this.toBytes,
         this.#destLength,
-        this.#destLimit,
         () => `${hostname}:${port}`,
       );
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** @internal UDP's payload limit, as a RangeError naming the family. */
-  protected override oversized(size: number, limit: number): Error {
-    return new RangeError(
-      `a UDP datagram over ${limit === MAX_UDP_PAYLOAD_V4 ? "IPv4" : "IPv6"} carries at most ` +
-        `${limit} bytes of payload; got ${size}`,
-    );
-  }
-
-  /** The payload limit for the family of an endpoint (IPv4-mapped counts as IPv4). */
-  #limitOf(endpoint: IpEndpoint): number {
-    return endpoint.family === AF_INET || isV4Mapped(endpoint.address)
-      ? MAX_UDP_PAYLOAD_V4
-      : MAX_UDP_PAYLOAD_V6;
   }
 
   /** Encodes the destination into toBytes (IPv4 mapped on an IPv6 socket). */
@@ -438,7 +417,6 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
       );
     }
     this.#destEndpoint = endpoint;
-    this.#destLimit = this.#limitOf(endpoint);
     this.#destLength = writeIp(
       this.toBytes,
       usable.family,
@@ -463,7 +441,6 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
       p,
       this.toBytes,
       this.#destLength,
-      this.#destLimit,
       () => hostname,
     );
   }
@@ -489,12 +466,16 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
         port: ipPortOf(from),
       } as A;
     }
-    if (family === AF_UNIX) return { transport: "unixpacket", path: decodeUnix(from, len) } as A;
+    if (family === AF_UNIX) {
+      // An unnamed sender has no path: Deno says null.
+      const path = decodeUnix(from, len);
+      return { transport: "unixpacket", path: path === "" ? null : path } as unknown as A;
+    }
     // No address (a connected Unix socket may report none): the peer if known.
     return this.#remote ??
       (this.#transport === "udp"
         ? { transport: "udp", hostname: "", port: 0 } as A
-        : { transport: "unixpacket", path: "" } as A);
+        : { transport: "unixpacket", path: null } as unknown as A);
   }
 
   #describe(addr: DatagramAddr): string {
@@ -546,7 +527,6 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
           port: endpoint.port,
         } as A,
       );
-      this.#remoteLimit = this.#destLimit;
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
@@ -812,7 +792,7 @@ export function listenDatagram(
     unixOptions(options);
     return openUnixDatagram(options.path);
   }
-  const port = checkPort(options.port);
+  const port = optionPort(options.port, true);
   const hostname = options.hostname ?? "0.0.0.0";
   if (typeof hostname !== "string") throw new TypeError("hostname must be a string");
   // resolveSync checks the name as written and the address it yields.
@@ -830,10 +810,9 @@ function openUnixDatagram(path: string | undefined): DatagramConn<Deno.UnixAddr>
     lib().close(fd);
     throw error;
   }
-  return new DatagramConn<Deno.UnixAddr>(fd, AF_UNIX, {
-    transport: "unixpacket",
-    path: path ?? "",
-  });
+  // An unbound socket has no path: Deno's addr says null.
+  const addr = { transport: "unixpacket", path: path ?? null } as unknown as Deno.UnixAddr;
+  return new DatagramConn<Deno.UnixAddr>(fd, AF_UNIX, addr);
 }
 
 /** Opens a UDP socket with its options and binds it to `endpoint` (already permitted). */
@@ -852,7 +831,8 @@ function openUdp(
   try {
     if (options.reuseAddress) setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1);
     if (options.reusePort) setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1);
-    if (options.broadcast) setIntOption(fd, SOL_SOCKET, SO_BROADCAST, 1);
+    // Deno turns broadcast on for every UDP socket; `broadcast: false` opts out.
+    if (options.broadcast ?? true) setIntOption(fd, SOL_SOCKET, SO_BROADCAST, 1);
     const loop = options.loopback ? 1 : 0;
     if (endpoint.family === AF_INET6) {
       setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, options.ipv6Only ? 1 : 0);
@@ -954,7 +934,7 @@ export async function connectDatagram(
     }
   }
   const { hostname = "127.0.0.1", port: rawPort, localHostname, localPort } = options;
-  const port = checkPort(rawPort);
+  const port = optionPort(rawPort, false);
   if (typeof hostname !== "string") throw new TypeError("hostname must be a string");
   const deadline = operationSignal(callerSignal, timeout, `${hostname}:${port}`);
   const signal = deadline.signal;

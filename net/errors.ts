@@ -60,13 +60,26 @@ export function netError(errnoValue: number, syscall: string, detail?: string): 
 }
 
 /**
- * The error for an operation on a closed object, as Deno gives it.
+ * The error for an operation on a closed object, as Deno gives it
+ * (`"Listener has been closed"` for a listener, as Deno's tests compare).
  *
  * @param what the object, e.g. `"Conn"`.
  * @returns a `Deno.errors.BadResource`.
  */
 export function closedError(what: string): Error {
-  return new Deno.errors.BadResource(`${what} is closed`);
+  return new Deno.errors.BadResource(
+    what.endsWith("Listener") ? `${what} has been closed` : `${what} is closed`,
+  );
+}
+
+/**
+ * The error for an operation that was pending when its own object was
+ * closed: Deno cancels it with `Interrupted`.
+ *
+ * @returns a `Deno.errors.Interrupted`.
+ */
+export function interruptedError(): Error {
+  return new Deno.errors.Interrupted("operation canceled");
 }
 
 /**
@@ -76,5 +89,7 @@ export function closedError(what: string): Error {
  * @returns a `Deno.errors.Busy`.
  */
 export function busyError(what: string): Error {
+  // Deno's own words for a second accept, which its tests compare.
+  if (what === "accept") return new Deno.errors.Busy("Another accept task is ongoing");
   return new Deno.errors.Busy(`another ${what} is already pending on this resource`);
 }

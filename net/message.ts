@@ -337,7 +337,8 @@ export abstract class MessageSocket<Result = unknown, Detailed = unknown> extend
     const c = lib();
     for (;;) {
       const fd = this.handleFd;
-      if (fd < 0) throw closedError(this.kind);
+      // Called while open, closed while queued or waiting: Deno's Interrupted.
+      if (fd < 0) throw this.pendingClosedError();
       const buf = own === undefined || this.receivesIntoScratch ? this.#scratchFor(fd) : own;
       let e: number;
       if (buf !== null) {
@@ -364,14 +365,12 @@ export abstract class MessageSocket<Result = unknown, Detailed = unknown> extend
    * @param p the payload.
    * @param to the encoded destination, or null.
    * @param toLength its length.
-   * @param limit the largest payload the kind can carry (checked before libc).
    * @param detail the destination, for messages.
    */
   protected sendMessage(
     p: Uint8Array,
     to: Uint8Array | null,
     toLength: number,
-    limit: number,
     detail: () => string,
   ): Promise<number> {
     const fd = this.handleFd;
@@ -379,7 +378,6 @@ export abstract class MessageSocket<Result = unknown, Detailed = unknown> extend
     let size: number;
     try {
       size = byteLengthOf(p, "p");
-      if (size > limit) throw this.oversized(size, limit);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -390,11 +388,6 @@ export abstract class MessageSocket<Result = unknown, Detailed = unknown> extend
       if (e !== EAGAIN && e !== EINTR) return Promise.reject(this.sendError(e, size, detail()));
     }
     return this.#queuedSend(p, size, to === null ? null : to.slice(0, toLength), toLength, detail);
-  }
-
-  /** @internal The error for a payload over the kind's limit; kinds with a limit override it. */
-  protected oversized(size: number, limit: number): Error {
-    return new RangeError(`a message carries at most ${limit} bytes; got ${size}`);
   }
 
   #queuedSend(
@@ -417,7 +410,7 @@ export abstract class MessageSocket<Result = unknown, Detailed = unknown> extend
     const c = lib();
     for (;;) {
       const fd = this.handleFd;
-      if (fd < 0) throw closedError(this.kind);
+      if (fd < 0) throw this.pendingClosedError();
       // The caller may have resized or detached p while the send waited.
       if (byteLengthOf(p, "p") < size) {
         throw new RangeError(`p shrank below the ${size} bytes to send while the send waited`);

@@ -305,7 +305,7 @@ export class RawSocket
       bytes,
       hostname,
     );
-    return this.sendMessage(bytes, this.toBytes, this.#destLength, Infinity, () => hostname);
+    return this.sendMessage(bytes, this.toBytes, this.#destLength, () => hostname);
   }
 
   async #sendResolved(p: Uint8Array, hostname: string): Promise<number> {

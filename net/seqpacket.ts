@@ -13,11 +13,12 @@ import { AF_UNIX, POLLHUP, POLLIN, POLLRDHUP, SOCK_SEQPACKET } from "../ffi/cons
 import { errno } from "../ffi/libc.ts";
 import { pollfd } from "../ffi/structs.ts";
 import { unixAddress } from "./families/mod.ts";
-import { netError } from "./errors.ts";
+import { closedError, netError } from "./errors.ts";
 import { type DatagramInfo, MessageSocket } from "./message.ts";
 import {
   connectHandle,
   lib,
+  nextAccepted,
   openSocket,
   operationSignal,
   SocketHandle,
@@ -138,7 +139,7 @@ export class SeqpacketConn extends MessageSocket<
    * @throws {SocketError} `EMSGSIZE` for a message beyond the send buffer.
    */
   send(p: Uint8Array): Promise<number> {
-    return this.sendMessage(p, null, 0, Infinity, () => JSON.stringify(this.#remote.path));
+    return this.sendMessage(p, null, 0, () => JSON.stringify(this.#remote.path));
   }
 
   /** @internal Messages are the data alone: the peer is fixed. */
@@ -225,9 +226,35 @@ export class SeqpacketListener extends SocketHandle {
     );
   }
 
-  /** Yields connections until the listener is closed. */
-  [Symbol.asyncIterator](): AsyncIterableIterator<SeqpacketConn> {
-    return untilClosed(this, () => this.accept());
+  /**
+   * The next connection, or `{ done: true }` once the listener is closed
+   * (the listener is its own iterator, as `Deno.Listener` is).
+   *
+   * @returns the iterator result.
+   */
+  next(): Promise<IteratorResult<SeqpacketConn, undefined>> {
+    return nextAccepted(() => this.accept());
+  }
+
+  /**
+   * Ends the iteration and closes the listener, as `Deno.Listener` does
+   * when a `for await` loop over it is left (`break`, `return`, a throw).
+   *
+   * @returns `{ done: true }`.
+   */
+  return(): Promise<IteratorResult<SeqpacketConn, undefined>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** The listener itself: `for await (const conn of listener)`. */
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** @internal An accept pending at close rejects with Deno's `"Listener has been closed"`. */
+  protected override pendingClosedError(): Error {
+    return closedError(this.kind);
   }
 }
 

@@ -33,7 +33,7 @@ import { errno, type Libc, libc } from "../ffi/libc.ts";
 import { SocketError } from "../ffi/errors.ts";
 import { type IoSource, reactor } from "../reactor/reactor.ts";
 import { decodeSockaddr, toDenoAddr } from "./families/mod.ts";
-import { busyError, closedError, netError } from "./errors.ts";
+import { busyError, closedError, interruptedError, netError } from "./errors.ts";
 import {
   getIntOption,
   getSocketOption,
@@ -211,8 +211,16 @@ export class SocketHandle {
     const fd = this.handleFd;
     if (fd < 0) return -1;
     this.handleFd = -1;
-    reactor().deregister(this.source, closedError(this.kind));
+    reactor().deregister(this.source, this.pendingClosedError());
     return fd;
+  }
+
+  /**
+   * @internal What an operation pending at close rejects with: Deno's
+   * `Interrupted` for reads and sends; listeners say `BadResource`.
+   */
+  protected pendingClosedError(): Error {
+    return interruptedError();
   }
 
   /**
@@ -479,10 +487,32 @@ export async function* untilClosed<T>(
     try {
       item = await next();
     } catch (error) {
-      if (error instanceof Deno.errors.BadResource && handle.closed) return;
+      const closing = error instanceof Deno.errors.BadResource ||
+        error instanceof Deno.errors.Interrupted;
+      if (closing && handle.closed) return;
       throw error;
     }
     if (item === null) return;
     yield item;
+  }
+}
+
+/**
+ * @internal Deno's listener iteration step, shared by every listening kind:
+ * the next connection, or `{ done: true }` once the listener is closed.
+ *
+ * @param accept the listener's accept.
+ * @returns the iterator result.
+ */
+export async function nextAccepted<T>(
+  accept: () => Promise<T>,
+): Promise<IteratorResult<T, undefined>> {
+  try {
+    return { value: await accept(), done: false };
+  } catch (error) {
+    if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+      return { value: undefined, done: true };
+    }
+    throw error;
   }
 }

@@ -18,7 +18,7 @@ import {
   SOL_SOCKET,
 } from "../ffi/constants.ts";
 import { errno } from "../ffi/libc.ts";
-import { checkPort, resolve, resolveSync } from "./address.ts";
+import { optionPort, resolve, resolveSync } from "./address.ts";
 import {
   decodeSockaddr,
   encodeIp,
@@ -28,16 +28,16 @@ import {
   unixAddress,
 } from "./families/mod.ts";
 import { Conn, type TcpConn, type UnixConn } from "./conn.ts";
-import { netError } from "./errors.ts";
+import { closedError, netError } from "./errors.ts";
 import { setIntOption } from "./options.ts";
 import {
   connectHandle,
   lib,
+  nextAccepted,
   openSocket,
   operationSignal,
   socketAddress,
   SocketHandle,
-  untilClosed,
 } from "./socket.ts";
 
 /**
@@ -57,8 +57,8 @@ import {
 export interface TcpListenOptions {
   /** `"tcp"` (the default). */
   transport?: "tcp";
-  /** The port; 0 picks a free one. */
-  port: number;
+  /** The port; 0 or none picks a free one (a numeric string works too, as in Deno). */
+  port?: number;
   /** Address to bind; default `"0.0.0.0"`. `"::"` is dual-stack. */
   hostname?: string;
   /** Set `SO_REUSEPORT`, so several listeners (Workers, processes) share the port. */
@@ -218,9 +218,35 @@ export class Listener<
     return this.acceptNext(this.#wrap);
   }
 
-  /** Iterates over accepted connections until the listener is closed. */
-  [Symbol.asyncIterator](): AsyncIterableIterator<C> {
-    return untilClosed(this, () => this.accept());
+  /**
+   * The next connection, or `{ done: true }` once the listener is closed
+   * (the listener is its own iterator, as `Deno.Listener` is).
+   *
+   * @returns the iterator result.
+   */
+  next(): Promise<IteratorResult<C, undefined>> {
+    return nextAccepted(() => this.accept());
+  }
+
+  /**
+   * Ends the iteration and closes the listener, as `Deno.Listener` does
+   * when a `for await` loop over it is left (`break`, `return`, a throw).
+   *
+   * @returns `{ done: true }`.
+   */
+  return(): Promise<IteratorResult<C, undefined>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** The listener itself: `for await (const conn of listener)`. */
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** @internal An accept pending at close rejects with Deno's `"Listener has been closed"`. */
+  protected override pendingClosedError(): Error {
+    return closedError(this.kind);
   }
 }
 
@@ -288,7 +314,7 @@ export function listen(
   if (options.transport !== undefined && options.transport !== "tcp") {
     throw new TypeError(`unsupported transport ${JSON.stringify(options.transport)} for listen`);
   }
-  const port = checkPort(options.port);
+  const port = optionPort(options.port, true);
   const hostname = options.hostname ?? "0.0.0.0";
   if (typeof hostname !== "string") throw new TypeError("hostname must be a string");
   const backlog = checkInteger(
@@ -370,7 +396,7 @@ export async function connect(
   // Read once: what is checked must be what is connected to.
   const path = unix ? (options as UnixConnectOptions).path : undefined;
   const address = unix ? unixAddress(path!) : undefined;
-  const port = unix ? 0 : checkPort((options as TcpConnectOptions).port);
+  const port = unix ? 0 : optionPort((options as TcpConnectOptions).port, false);
   const hostname = unix ? "" : (options as TcpConnectOptions).hostname ?? "127.0.0.1";
   if (typeof hostname !== "string") throw new TypeError("hostname must be a string");
   const detail = unix ? JSON.stringify(path) : `${hostname}:${port}`;

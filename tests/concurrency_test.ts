@@ -15,7 +15,9 @@
  *   order. `Conn.writeAll` and the writable stream put every byte of a
  *   call on the wire contiguously, in call order, however many run at once.
  * - `close()` while reads, writes and waits are pending rejects them all
- *   with `Deno.errors.BadResource` and releases the descriptor exactly once:
+ *   as Deno does (`Deno.errors.Interrupted`; a pending accept says
+ *   `BadResource` "Listener has been closed"; a call made after close
+ *   `BadResource`) and releases the descriptor exactly once:
  *   a socket that is given the same number afterwards keeps working through
  *   every late path (the rejected promises, a second close, more calls).
  *
@@ -204,13 +206,13 @@ Deno.test("receive: 60 concurrent receives (mixed forms) on UDP, Unix datagram a
       const got = await deadline(Promise.all(pending), 5000, `${label} receives`);
       assert.deepEqual(got, Array.from({ length: N }, (_, i) => i), `${label}: call order`);
     }
-    // Close with receives queued: every one rejects BadResource.
+    // Close with receives queued: every one rejects Interrupted, as Deno's pending receives do.
     const queued = Array.from({ length: 10 }, () => udpB.receive());
     udpB.close();
     const results = await deadline(Promise.allSettled(queued), 2000, "queued after close");
     for (const r of results) {
       assert.equal(r.status, "rejected");
-      assert.ok((r as PromiseRejectedResult).reason instanceof Deno.errors.BadResource);
+      assert.ok((r as PromiseRejectedResult).reason instanceof Deno.errors.Interrupted);
     }
     for (const c of [udpA, gramA, gramB, seqA, seqB]) c.close();
   } finally {
@@ -327,7 +329,7 @@ Deno.test("writable stream: 200 writer.write()s without awaiting, slow reader â€
 
 // ----------------------------------------------------------------- close
 
-Deno.test("close with a read, queued write()s, a writeAll and a closeWrite pending: all reject BadResource; the fd is released once", async () => {
+Deno.test("close with a read, queued write()s, a writeAll and a closeWrite pending: all reject Interrupted; the fd is released once", async () => {
   const pair = await tcpPair();
   const { client: a } = pair;
   const held: Conn[] = [];
@@ -359,7 +361,7 @@ Deno.test("close with a read, queued write()s, a writeAll and a closeWrite pendi
     results.forEach((r, i) => {
       assert.equal(r.status, "rejected", `operation ${i} should reject`);
       const reason = (r as PromiseRejectedResult).reason;
-      assert.ok(reason instanceof Deno.errors.BadResource, `operation ${i}: ${reason}`);
+      assert.ok(reason instanceof Deno.errors.Interrupted, `operation ${i}: ${reason}`);
     });
 
     // Give the number to a new connection, then run every late path of the old Conn.
@@ -399,7 +401,7 @@ Deno.test("close with a read, queued write()s, a writeAll and a closeWrite pendi
   }
 });
 
-Deno.test("close of a DatagramConn and a Listener with waits pending: BadResource, fd released once, a reused number unharmed", async () => {
+Deno.test("close of a DatagramConn and a Listener with waits pending: Interrupted / BadResource as Deno, fd released once, a reused number unharmed", async () => {
   const udp = listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const listener = listen({ hostname: "127.0.0.1", port: 0 });
   const udpFd = udp.fd, listenerFd = listener.fd;
@@ -425,10 +427,17 @@ Deno.test("close of a DatagramConn and a Listener with waits pending: BadResourc
       2000,
       "waits after close",
     );
-    for (const r of results) {
+    // Deno's classes: pending receives are Interrupted; a pending accept is
+    // BadResource "Listener has been closed".
+    results.forEach((r, i) => {
       assert.equal(r.status, "rejected");
-      assert.ok((r as PromiseRejectedResult).reason instanceof Deno.errors.BadResource);
-    }
+      const reason = (r as PromiseRejectedResult).reason;
+      if (i < receives.length) assert.ok(reason instanceof Deno.errors.Interrupted, String(reason));
+      else {
+        assert.ok(reason instanceof Deno.errors.BadResource, String(reason));
+        assert.equal(reason.message, "Listener has been closed");
+      }
+    });
     assert.deepEqual(await deadline(iterated, 2000, "iteration end"), []);
     udp.close();
     listener.close();

@@ -999,10 +999,10 @@ const INTERNAL_METHODS = new Set([
   "sendError",
   "sourceHost",
   "resultBytes",
-  "oversized",
   "sourceAddress",
   "describeAddress",
   "endOfMessages",
+  "pendingClosedError",
   "acceptNext",
 ]);
 

@@ -370,23 +370,34 @@ Deno.test("close: a pending accept rejects BadResource; accept after close too; 
   assert.equal(count, 1);
 });
 
-Deno.test("close: a pending read rejects BadResource", async () => {
+Deno.test("close: a pending read rejects Interrupted, a read after close BadResource (as Deno)", async () => {
   using pair = await tcpPair();
   const { client, server } = pair;
   const read = client.read(new Uint8Array(16));
   client.close();
-  await assert.rejects(() => deadline(read, 2000, "read"), Deno.errors.BadResource);
+  await assert.rejects(() => deadline(read, 2000, "read"), Deno.errors.Interrupted);
+  await assert.rejects(() => client.read(new Uint8Array(16)), Deno.errors.BadResource);
   server.close();
+  // Deno's own Conn, side by side.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const theirs = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const accepted = await listener.accept();
+  const denoRead = theirs.read(new Uint8Array(16));
+  theirs.close();
+  await assert.rejects(() => denoRead, Deno.errors.Interrupted);
+  await assert.rejects(() => theirs.read(new Uint8Array(16)), Deno.errors.BadResource);
+  accepted.close();
+  listener.close();
 });
 
-Deno.test("close: a pending write (blocked on a full buffer) rejects BadResource", async () => {
+Deno.test("close: a pending write (blocked on a full buffer) rejects Interrupted (as Deno)", async () => {
   using pair = await tcpPair();
   const { server } = pair;
   // The client never reads, so the server's writes block once the buffers fill.
   const { blocked } = await writeUntilBlocked(server, { attempts: 512, waitMs: 50 });
   assert.ok(blocked, "a write should block once the peer stops reading");
   server.close();
-  await assert.rejects(() => deadline(blocked!, 2000, "write"), Deno.errors.BadResource);
+  await assert.rejects(() => deadline(blocked!, 2000, "write"), Deno.errors.Interrupted);
 });
 
 Deno.test("close: a second close() is harmless and cannot close a reused fd", async () => {
@@ -807,9 +818,12 @@ Deno.test("streams: conn.readable.pipeTo(conn.writable) echo with a Deno.connect
   }
 });
 
-Deno.test("streams: BYOB reader on conn.readable; writable close half-closes", async () => {
+Deno.test("streams: BYOB reader on conn.readable; with halfClose, writable close half-closes", async () => {
   using pair = await tcpPair();
   const { client, server } = pair;
+  // The proxy opt-in: the streams end only their own half.
+  server.halfClose = true;
+  client.halfClose = true;
   const data = seededBytes(1024 * 1024 + 123, 5);
   const writing = (async () => {
     const writer = server.writable.getWriter();
@@ -837,6 +851,71 @@ Deno.test("streams: BYOB reader on conn.readable; writable close half-closes", a
   await writeAll(client, encoder.encode("tail"));
   assert.equal(decoder.decode(await readExactly(server, 4)), "tail");
   reader.releaseLock();
+});
+
+Deno.test("streams: by default closing writable or the end of readable closes the connection, as Deno's", async () => {
+  const outcomes: Record<string, string[]> = {};
+  for (const side of ["ours", "deno"] as const) {
+    const listener = side === "ours"
+      ? listen({ hostname: "127.0.0.1", port: 0 })
+      : Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const client: Deno.Conn = side === "ours"
+      ? await connect({ hostname: "127.0.0.1", port })
+      : await Deno.connect({ hostname: "127.0.0.1", port });
+    const server = await listener.accept();
+    const seen: string[] = [];
+    const outcome = (p: Promise<unknown>) =>
+      p.then((v) => `ok ${v}`, (e) => (e as Error).constructor.name);
+    // Closing writable: the peer reads the end, and this side is closed.
+    await client.writable.getWriter().close();
+    seen.push(`peer read: ${await server.read(new Uint8Array(4))}`);
+    seen.push(`own read: ${await outcome(client.read(new Uint8Array(4)))}`);
+    // The end of readable closes the reader's side too.
+    const reader = server.readable.getReader();
+    seen.push(`readable done: ${(await reader.read()).done}`);
+    seen.push(`write after end: ${await outcome(server.write(new Uint8Array(1)))}`);
+    outcomes[side] = seen;
+    try {
+      server.close();
+    } catch { /* already closed, as Deno's is */ }
+    listener.close();
+  }
+  assert.deepEqual(outcomes.ours, outcomes.deno);
+  assert.deepEqual(outcomes.ours, [
+    "peer read: null",
+    "own read: BadResource",
+    "readable done: true",
+    "write after end: BadResource",
+  ]);
+});
+
+Deno.test("streams: conn.writable takes any ArrayBuffer or view; a rejected chunk closes the connection (as Deno's)", async () => {
+  for (const side of ["ours", "deno"] as const) {
+    const listener = side === "ours"
+      ? listen({ hostname: "127.0.0.1", port: 0 })
+      : Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const client: Deno.Conn = side === "ours"
+      ? await connect({ hostname: "127.0.0.1", port })
+      : await Deno.connect({ hostname: "127.0.0.1", port });
+    const server = await listener.accept();
+    const writer = client.writable.getWriter();
+    const chunks: unknown[] = [
+      new Uint8Array([1]),
+      new Uint16Array([0x0302]),
+      new DataView(new Uint8Array([4]).buffer),
+      new Uint8Array([5]).buffer,
+    ];
+    for (const chunk of chunks) await writer.write(chunk as Uint8Array);
+    const got = await readExactly(server, 5);
+    assert.deepEqual([...got], [1, 2, 3, 4, 5], side);
+    await assert.rejects(() => writer.write("text" as unknown as Uint8Array), TypeError);
+    // The connection was closed: the peer reads the end.
+    assert.equal(await server.read(new Uint8Array(1)), null, `${side}: the peer reads EOF`);
+    server.close();
+    listener.close();
+  }
 });
 
 // ---------------------------------------------------------------- options
