@@ -123,7 +123,9 @@ function serveActivated(workers: number): boolean {
     Deno.permissions.querySync({ name: "env", variable }).state === "granted"
   );
   if (!granted) return false;
-  const sockets = activatedSockets();
+  // `deno task echo-server` runs this file as a child of the task runner,
+  // whose pid the service manager put in LISTEN_PID.
+  const sockets = activatedSockets({ acceptParent: true });
   if (sockets.length === 0) return false;
   const listeners: number[] = [];
   for (const { name, socket } of sockets) {

@@ -62,6 +62,14 @@ export interface ActivatedSocketsOptions {
    * meant for this process, and also when reading them fails.
    */
   unsetEnvironment?: boolean;
+  /**
+   * Also take the sockets when `LISTEN_PID` is the parent's id
+   * (`Deno.ppid`), for launchers that spawn the program instead of
+   * replacing themselves with it, as `deno task` does (default false:
+   * systemd's rule, this process only). Safe only when the parent is such
+   * a launcher, which never uses the sockets itself.
+   */
+  acceptParent?: boolean;
 }
 
 /**
@@ -80,7 +88,7 @@ export interface ActivatedSocketsOptions {
  * `--allow-net`, since the manager chose the addresses.
  *
  * @category Sockets
- * @param options `unsetEnvironment` (default true).
+ * @param options `unsetEnvironment` (default true), `acceptParent` (default false).
  * @returns the sockets, in descriptor order; empty when none were passed.
  * @throws {Deno.errors.NotCapable} without env access to the three variables.
  * @throws {TypeError} when the variables are malformed (`LISTEN_FDS` not a
@@ -104,9 +112,12 @@ export function activatedSockets(options: ActivatedSocketsOptions = {}): Activat
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`options must be an object, got ${describe(options)}`);
   }
-  const { unsetEnvironment = true } = options;
+  const { unsetEnvironment = true, acceptParent = false } = options;
   if (typeof unsetEnvironment !== "boolean") {
     throw new TypeError(`unsetEnvironment must be a boolean, got ${describe(unsetEnvironment)}`);
+  }
+  if (typeof acceptParent !== "boolean") {
+    throw new TypeError(`acceptParent must be a boolean, got ${describe(acceptParent)}`);
   }
   for (const variable of VARIABLES) {
     // A query never prompts: a program started by systemd has no terminal to ask on.
@@ -126,7 +137,7 @@ export function activatedSockets(options: ActivatedSocketsOptions = {}): Activat
     throw new TypeError(`LISTEN_PID must be a process id, got ${JSON.stringify(pid)}`);
   }
   // Meant for another process (the one that execed us, a parent): not ours.
-  if (Number(pid) !== Deno.pid) return [];
+  if (Number(pid) !== Deno.pid && !(acceptParent && Number(pid) === Deno.ppid)) return [];
   if (!/^[0-9]+$/.test(count) || Number(count) === 0) {
     throw new TypeError(`LISTEN_FDS must be a positive count, got ${JSON.stringify(count)}`);
   }
