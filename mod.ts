@@ -131,6 +131,27 @@ export {
   ntohs,
 } from "./ffi/convert.ts";
 
+// Bridges: node:http/node:https servers on a module listener, TLS on a module
+// Conn, the Node stream adapter underneath (importing them also makes a Conn
+// given to Deno.startTls/Deno.serveHttp fail with an error naming the bridge).
+export {
+  acceptTls,
+  type AcceptTlsOptions,
+  connectTls,
+  type ConnectTlsOptions,
+  ConnSocket,
+  nativeMisuseGuarded,
+  type NodeSocketOptions,
+  type ServedNode,
+  serveHttp,
+  serveHttps,
+  type ServeHttpsOptions,
+  type ServeNodeOptions,
+  type ServeRoute,
+  TlsStream,
+  toNodeSocket,
+} from "./net/bridges/mod.ts";
+
 // Errors.
 export { SocketError } from "./ffi/errors.ts";
 export type { SocketErrorFields } from "./ffi/errors.ts";
