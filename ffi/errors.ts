@@ -106,7 +106,11 @@ export class SocketError extends Error {
   ) {
     const code = errnoName(errnoValue);
     super(
-      `${syscall}: ${safeStrerror(errnoValue)} (${code})${detail ? `: ${detail}` : ""}`,
+      // Deno's own errors end their text in "(os error N)", which code written
+      // for Deno (and Deno's tests) match on: ours carry it too, after the code.
+      `${syscall}: ${safeStrerror(errnoValue)} (${code}) (os error ${
+        errnoValue === 0 ? 0 : errnoValue
+      })${detail ? `: ${detail}` : ""}`,
       options,
     );
     this.name = "SocketError";

@@ -22,6 +22,7 @@ import { optionPort, resolve, resolveSync } from "./address.ts";
 import {
   decodeSockaddr,
   encodeIp,
+  type IpEndpoint,
   ipPortOf,
   ipv4Text,
   toDenoAddr,
@@ -120,6 +121,14 @@ export interface TcpConnectOptions {
   signal?: AbortSignal;
   /** Milliseconds before the attempt fails with `Deno.errors.TimedOut`. */
   timeout?: number;
+  /**
+   * Race the addresses a name resolves to (Happy Eyeballs, RFC 8305), IPv6
+   * and IPv4 interleaved, as Deno does by default; `false` tries them one
+   * after another.
+   */
+  autoSelectFamily?: boolean;
+  /** Milliseconds before the next address is tried while earlier ones are pending (default 250, Deno's). */
+  autoSelectFamilyAttemptDelay?: number;
 }
 
 /**
@@ -400,6 +409,16 @@ export async function connect(
   const hostname = unix ? "" : (options as TcpConnectOptions).hostname ?? "127.0.0.1";
   if (typeof hostname !== "string") throw new TypeError("hostname must be a string");
   const detail = unix ? JSON.stringify(path) : `${hostname}:${port}`;
+  const { autoSelectFamily, autoSelectFamilyAttemptDelay } = options as TcpConnectOptions;
+  if (autoSelectFamily !== undefined && typeof autoSelectFamily !== "boolean") {
+    throw new TypeError("autoSelectFamily must be a boolean");
+  }
+  const attemptDelay = checkInteger(
+    autoSelectFamilyAttemptDelay ?? 250,
+    "autoSelectFamilyAttemptDelay",
+    0,
+    0x7fffffff,
+  );
   // One deadline covers the lookup and every attempt.
   const deadline = operationSignal(options.signal, options.timeout, detail);
   const signal = deadline.signal;
@@ -414,22 +433,105 @@ export async function connect(
     }
     // resolve checks the name as written and every address it yields.
     const endpoints = await resolve(hostname, port, SOCK_STREAM, signal);
-    let lastError: unknown;
-    for (const endpoint of endpoints) {
+    const race = autoSelectFamily ?? true;
+    const attempt = (endpoint: IpEndpoint, attemptSignal: AbortSignal | undefined) => {
       const encoded = encodeIp(endpoint);
       // The peer's address is the one we dial: knowing it now spares a
       // getpeername, and it stays readable even after a reset or close.
       const remote = toDenoAddr(decodeSockaddr(encoded, encoded.byteLength), "tcp");
       const conn = new Conn(openSocket(endpoint.family, SOCK_STREAM), "tcp", remote);
-      try {
-        return await connectHandle(conn, encoded, detail, signal) as unknown as TcpConn;
-      } catch (error) {
-        lastError = error;
-        if (signal?.aborted) throw error;
+      return connectHandle(conn, encoded, detail, attemptSignal) as unknown as Promise<TcpConn>;
+    };
+    if (!race || endpoints.length === 1) {
+      let lastError: unknown;
+      for (const endpoint of endpoints) {
+        try {
+          return await attempt(endpoint, signal);
+        } catch (error) {
+          lastError = error;
+          if (signal?.aborted) throw error;
+        }
       }
+      throw lastError;
     }
-    throw lastError;
+    return await happyEyeballs(interleaveFamilies(endpoints), attemptDelay, signal, attempt);
   } finally {
     deadline.dispose();
   }
+}
+
+/** RFC 8305 §4 (and Deno): IPv6 and IPv4 alternate, IPv6 first, each family in resolver order. */
+function interleaveFamilies(endpoints: IpEndpoint[]): IpEndpoint[] {
+  const v6 = endpoints.filter((e) => e.family === AF_INET6);
+  const v4 = endpoints.filter((e) => e.family !== AF_INET6);
+  const out: IpEndpoint[] = [];
+  for (let i = 0; i < Math.max(v6.length, v4.length); i++) {
+    if (i < v6.length) out.push(v6[i]);
+    if (i < v4.length) out.push(v4[i]);
+  }
+  return out;
+}
+
+/**
+ * Happy Eyeballs as Deno runs it: the first attempt at once, the next one
+ * `delay` ms later while earlier ones are pending (at once when none is),
+ * the first success wins and every other attempt is aborted, which closes
+ * its socket. When all fail, the last failure is the error (Node's and
+ * Deno's rule).
+ */
+function happyEyeballs<T>(
+  endpoints: IpEndpoint[],
+  delay: number,
+  signal: AbortSignal | undefined,
+  attempt: (endpoint: IpEndpoint, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const controllers: AbortController[] = [];
+    let next = 0;
+    let pending = 0;
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let lastError: unknown;
+    const finish = () => {
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => {
+      if (settled) return;
+      finish();
+      for (const c of controllers) c.abort(signal!.reason);
+      reject(signal!.reason);
+    };
+    const start = () => {
+      clearTimeout(timer);
+      if (settled || next >= endpoints.length) return;
+      const controller = new AbortController();
+      controllers.push(controller);
+      pending++;
+      attempt(endpoints[next++], controller.signal).then((conn) => {
+        pending--;
+        if (settled) return;
+        finish();
+        // The losers are aborted: connectHandle closes their sockets.
+        for (const c of controllers) {
+          if (c !== controller) c.abort(new Deno.errors.Interrupted("lost the race"));
+        }
+        resolve(conn);
+      }, (error) => {
+        pending--;
+        if (settled) return;
+        lastError = error;
+        if (pending === 0 && next >= endpoints.length) {
+          finish();
+          reject(lastError);
+        } else if (pending === 0) {
+          start(); // nothing in flight: no reason to wait for the delay
+        }
+      });
+      if (next < endpoints.length) timer = setTimeout(start, delay);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    start();
+  });
 }

@@ -21,13 +21,6 @@ export interface KnownCause {
 
 export const KNOWN: KnownCause[] = [
   {
-    cause: "resource sanitizer: libc is dlopen'ed inside the first test that opens a socket",
-    diagnosis: "ffi/libc.ts libc() opens the library lazily on first call; Deno counts the " +
-      "DynamicLibrary as a resource opened by that test and never closed. Opening it while " +
-      "mod.ts is evaluated when --allow-ffi is already granted would move it before the tests.",
-    error: /A dynamic library was loaded during the test/,
-  },
-  {
     cause: "op sanitizer: the reactor's woken epoll_wait_blocking is still in flight at test end",
     diagnosis: "reactor/reactor.ts #maybeStop wakes the blocked EpollPoller.wait() when the " +
       "last refed waiter goes (close, unref), but the nonblocking FFI call reports completion " +
@@ -36,20 +29,6 @@ export const KNOWN: KnownCause[] = [
       "wait is seen complete is a race. Deno's own ops are cancelled on the same thread.",
     error: /non blocking ffi call was started in this test, but never completed/,
     timing: true,
-  },
-  {
-    cause: "UDP EMSGSIZE message is not Deno's '<strerror> (os error N)'",
-    diagnosis: "the test matches /.+ \\(os error \\d+\\)/ on the 65508-byte send's error; ours " +
-      'says "sendto: Message too long (EMSGSIZE): 127.0.0.1:<port>: the kernel refused ...". ' +
-      'net/errors.ts netError builds the message; Deno\'s is "Message too long (os error 90)".',
-    tests: ["netUdpSendReceiveTestSizeLimits"],
-  },
-  {
-    cause: "ports left bound by netUdpSendReceiveTestSizeLimits's failure (pass alone)",
-    diagnosis: "that test's failing assert runs before its close() calls, so 127.0.0.1:4503 " +
-      "stays bound for the next UDP tests; goes away with the EMSGSIZE message.",
-    tests: ["netUdpConcurrentSendReceive", "netUdpBorrowMutError"],
-    error: /AddrInUse/,
   },
 ];
 
