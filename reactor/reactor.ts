@@ -149,6 +149,8 @@ export class Reactor {
   #running = false;
   #blocking = false;
   #unrefTimer: ReturnType<typeof setInterval> | undefined;
+  // Rejections of closed sources held until the in-flight poll returns.
+  #afterWait: (() => void)[] = [];
 
   /**
    * Creates a reactor over a backend; use {@linkcode reactor} for the thread's own.
@@ -208,14 +210,30 @@ export class Reactor {
     if (rr) {
       this.#release(source);
       source.readResolve = source.readReject = null;
-      rr(error);
+      this.#rejectSoon(rr, error);
     }
     if (wr) {
       this.#release(source);
       source.writeResolve = source.writeReject = null;
-      wr(error);
+      this.#rejectSoon(wr, error);
     }
     this.#maybeStop();
+  }
+
+  /**
+   * Rejects a waiter of a closed source. While a blocking poll is in flight
+   * on the helper thread, the poll is woken and the rejection waits for it
+   * to come back: code that awaits the rejection (a test that closes a
+   * listener and awaits its accept) then runs after the poll has completed,
+   * so Deno's op sanitizer never sees it still pending.
+   */
+  #rejectSoon(reject: (error: unknown) => void, error: unknown): void {
+    if (!this.#blocking) {
+      reject(error);
+      return;
+    }
+    this.#afterWait.push(() => reject(error));
+    this.#poller.wake();
   }
 
   /**
@@ -302,6 +320,7 @@ export class Reactor {
             n = await poller.wait();
           } finally {
             this.#blocking = false;
+            this.#flushAfterWait();
           }
           busySince = performance.now();
           if (n === 0) continue;
@@ -315,6 +334,13 @@ export class Reactor {
       this.#running = false;
     }
     if (this.#waiters > 0) this.#startUnrefPolling();
+  }
+
+  #flushAfterWait(): void {
+    const held = this.#afterWait;
+    if (held.length === 0) return;
+    this.#afterWait = [];
+    for (const reject of held) reject();
   }
 
   #dispatch(n: number): void {
