@@ -144,6 +144,12 @@ export const POSIX_SYMBOLS = {
     result: "void",
   },
   memcpy_to_pointer: { name: "memcpy", parameters: ["pointer", "buffer", "u32"], result: "void" },
+  // The same for memory libc hands back as an address inside a struct (a
+  // getaddrinfo list): a plain --allow-ffi is needed to turn an address into
+  // a pointer object, so these take the address as an integer.
+  memcpy_from_address: { name: "memcpy", parameters: ["buffer", "usize", "u32"], result: "void" },
+  strlen_address: { name: "strlen", parameters: ["usize"], result: "u32" },
+  freeaddrinfo_address: { name: "freeaddrinfo", parameters: ["usize"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

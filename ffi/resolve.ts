@@ -207,40 +207,58 @@ function prepare(
   };
 }
 
-/** Copies the result list out of C memory and frees it. */
+/**
+ * Copies the result list out of C memory and frees it. The list is walked
+ * by address, with libc's own memcpy and strlen, so that
+ * `--allow-ffi=<libc path>` is enough (pointer objects need a plain
+ * `--allow-ffi`). Every length read from C memory is bounded before a copy.
+ */
 function collect(rc: number, node: string | null, resultCell: BigUint64Array): AddrInfo[] {
   if (rc !== 0) {
     // EAI_SYSTEM's detail is in errno, which a helper thread's call leaves out of reach.
     throw new AddrInfoError(rc === EAI_SYSTEM ? EAI_SYSTEM : rc, node);
   }
-  const head = Deno.UnsafePointer.create(resultCell[0]);
+  const c = libc();
+  const head = resultCell[0];
   const out: AddrInfo[] = [];
+  const entryBytes = new Uint8Array(ADDRINFO.size);
+  const entry = new DataView(entryBytes.buffer);
   try {
-    let p = head;
-    while (p !== null) {
-      const view = new Deno.UnsafePointerView(p);
-      const addrlen = view.getUint32(ADDRINFO.ai_addrlen);
-      const addrPtr = view.getPointer(ADDRINFO.ai_addr);
-      const canon = view.getPointer(ADDRINFO.ai_canonname);
-      const address = new Uint8Array(addrlen);
-      if (addrPtr !== null && addrlen > 0) {
-        Deno.UnsafePointerView.copyInto(addrPtr, address);
+    // A resolver's list is short; a cycle or a corrupt list must not loop forever.
+    for (let p = head, n = 0; p !== 0n && n < MAX_ENTRIES; n++) {
+      c.memcpy_from_address(entryBytes, p, ADDRINFO.size);
+      const addrlen = entry.getUint32(ADDRINFO.ai_addrlen, true);
+      const addrAt = entry.getBigUint64(ADDRINFO.ai_addr, true);
+      const canonAt = entry.getBigUint64(ADDRINFO.ai_canonname, true);
+      if (addrlen > SOCKADDR_MAX) {
+        throw new RangeError(`getaddrinfo gave a ${addrlen}-byte address`);
       }
-      const entry: AddrInfo = {
-        family: view.getInt32(ADDRINFO.ai_family),
-        socktype: view.getInt32(ADDRINFO.ai_socktype),
-        protocol: view.getInt32(ADDRINFO.ai_protocol),
+      const address = new Uint8Array(addrlen);
+      if (addrAt !== 0n && addrlen > 0) c.memcpy_from_address(address, addrAt, addrlen);
+      const info: AddrInfo = {
+        family: entry.getInt32(ADDRINFO.ai_family, true),
+        socktype: entry.getInt32(ADDRINFO.ai_socktype, true),
+        protocol: entry.getInt32(ADDRINFO.ai_protocol, true),
         address,
       };
-      if (canon !== null) entry.canonname = Deno.UnsafePointerView.getCString(canon);
-      out.push(entry);
-      p = view.getPointer(ADDRINFO.ai_next);
+      if (canonAt !== 0n) {
+        const name = new Uint8Array(Math.min(c.strlen_address(canonAt), 1025));
+        c.memcpy_from_address(name, canonAt, name.byteLength);
+        info.canonname = utf8.decode(name);
+      }
+      out.push(info);
+      p = entry.getBigUint64(ADDRINFO.ai_next, true);
     }
   } finally {
-    if (head !== null) libc().freeaddrinfo(head);
+    if (head !== 0n) c.freeaddrinfo_address(head);
   }
   return out;
 }
+
+// sockaddr_storage; and more entries than any resolver returns.
+const SOCKADDR_MAX = 128;
+const MAX_ENTRIES = 1024;
+const utf8 = new TextDecoder();
 
 /**
  * `if_nametoindex(3)`: the index of a network interface.

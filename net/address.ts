@@ -259,6 +259,8 @@ function numericOrCheck(hostname: string, port: number): IpEndpoint[] | null {
 
 /** Deno's words for a failed lookup, in a `Deno.errors` class. */
 function lookupFailed(hostname: string, cause: unknown): Error {
+  // A missing --allow-ffi is not a name that failed to resolve: say which flag is missing.
+  if (cause instanceof Deno.errors.NotCapable) return cause;
   const detail = cause instanceof AddrInfoError
     ? cause.message.slice(cause.message.indexOf("): ") + 3)
     : (cause as Error)?.message;
