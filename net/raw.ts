@@ -140,15 +140,24 @@ const SOL_RAW = 255;
 const ICMP_FILTER = 1;
 const ICMP6_FILTER = 1;
 
+const PING_RANGE = "/proc/sys/net/ipv4/ping_group_range";
+
 function readPingRange(): string | undefined {
+  // Asked first: an error message must never prompt on a terminal.
+  if (Deno.permissions.querySync({ name: "read", path: PING_RANGE }).state !== "granted") {
+    return undefined;
+  }
   try {
-    return Deno.readTextFileSync("/proc/sys/net/ipv4/ping_group_range").trim().replace(/\s+/, " ");
+    return Deno.readTextFileSync(PING_RANGE).trim().replace(/\s+/, " ");
   } catch {
     return undefined; // Deno lets a program read /proc/sys only with --allow-all
   }
 }
 
 function processGroup(): string {
+  if (Deno.permissions.querySync({ name: "sys", kind: "gid" }).state !== "granted") {
+    return "unknown (run with --allow-sys=gid to show it)";
+  }
   try {
     const gid = Deno.gid();
     return gid === null ? "unknown" : String(gid);
