@@ -32,7 +32,13 @@ function mappedLibc(): string {
     if (!(e instanceof Deno.errors.NotCapable)) throw e;
   }
   const multiarch = `${Deno.build.arch}-linux-gnu`;
-  for (const path of [`/usr/lib/${multiarch}/libc.so.6`, "/usr/lib64/libc.so.6"]) {
+  const usual = [
+    `/usr/lib/${multiarch}/libc.so.6`, // Debian, Ubuntu
+    "/usr/lib64/libc.so.6", // Fedora, RHEL, SUSE
+    "/usr/lib/libc.so.6", // Arch
+    `/usr/${multiarch}/lib/libc.so.6`, // Debian's cross libc, as qemu-user runs it
+  ];
+  for (const path of usual) {
     try {
       if (Deno.realPathSync(path) === path) return path;
     } catch {
