@@ -14,6 +14,7 @@ import { freeUdpPort, ROOT, run, type RunResult } from "./helpers.ts";
 const deno = Deno.execPath();
 const EXAMPLES = [
   "echo_client",
+  "echo_server",
   "multicast_chat",
   "ping",
   "resolve_host",
@@ -22,6 +23,7 @@ const EXAMPLES = [
 ];
 const TASKS: Record<string, string> = {
   echo_client: "echo-client",
+  echo_server: "echo-server",
   multicast_chat: "multicast-chat",
   ping: "ping",
   resolve_host: "resolve-host",
