@@ -58,6 +58,15 @@ const CONNECT_RETRY_MAX_MS = 50;
 const PEER_BYTES = 128;
 
 let cachedLibc: Libc | undefined;
+
+// Every socket this isolate owns. When the isolate goes away with an
+// "unload" (a `deno run --watch` restart, the end of the program), they are
+// closed, as Deno closes its own resources: a restarted program can listen
+// on the same port again.
+const live = new Set<SocketHandle>();
+globalThis.addEventListener("unload", () => {
+  for (const handle of [...live]) handle.close();
+});
 // Module-private access to a handle's reactor registration (set by SocketHandle's static block).
 let sourceOf: (handle: SocketHandle) => IoSource;
 let kindOf: (handle: SocketHandle) => string;
@@ -168,6 +177,7 @@ export class SocketHandle {
       lib().close(fd);
       throw error;
     }
+    live.add(this);
   }
 
   /**
@@ -223,6 +233,7 @@ export class SocketHandle {
     const fd = this.handleFd;
     if (fd < 0) return -1;
     this.handleFd = -1;
+    live.delete(this);
     reactor().deregister(this.source, this.pendingClosedError());
     return fd;
   }
