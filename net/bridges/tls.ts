@@ -12,7 +12,7 @@
 import type { Buffer } from "node:buffer";
 import tls from "node:tls";
 import type { Conn } from "../conn.ts";
-import { toNodeSocket } from "./socket.ts";
+import { type ConnSocket, toNodeSocket } from "./socket.ts";
 
 /**
  * Options of {@linkcode connectTls}.
@@ -91,10 +91,15 @@ export interface AcceptTlsOptions {
 export class TlsStream implements Disposable {
   /** The Node TLS socket (certificates, `getProtocol()`, `alpnProtocol`...). */
   readonly socket: tls.TLSSocket;
-  readonly #conn: Conn;
+  readonly #raw: ConnSocket;
   readonly #localAddr: Deno.NetAddr | Deno.UnixAddr;
   readonly #remoteAddr: Deno.NetAddr | Deno.UnixAddr;
-  #pending: Buffer | null = null;
+  // Decrypted bytes not read yet: ours, not Node's, so a TLS socket that
+  // Node destroys once both sides have ended cannot take them along.
+  readonly #queue: Buffer[] = [];
+  #queued = 0;
+  #paused = false;
+  #closed = false;
   #ended = false;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
@@ -102,13 +107,27 @@ export class TlsStream implements Disposable {
   #writable: WritableStream<Uint8Array> | undefined;
 
   /** @internal Made by {@linkcode connectTls} and {@linkcode acceptTls}. */
-  constructor(socket: tls.TLSSocket, conn: Conn) {
+  constructor(socket: tls.TLSSocket, raw: ConnSocket) {
     this.socket = socket;
-    this.#conn = conn;
+    this.#raw = raw;
+    const conn = raw.conn;
     this.#localAddr = conn.localAddr;
     this.#remoteAddr = conn.remoteAddr;
-    // Paused mode: bytes wait in Node's buffer until read() asks for them.
-    socket.on("readable", () => this.#notify());
+    socket.on("data", (chunk: Buffer) => {
+      this.#queue.push(chunk);
+      this.#queued += chunk.byteLength;
+      // Backpressure: past the mark, Node stops reading the Conn.
+      if (this.#queued >= QUEUE_HIGH && !this.#paused) {
+        this.#paused = true;
+        // The Conn's adapter pauses too: Deno 2.9's TLS over a JavaScript
+        // stream, given ciphertext and then end of stream while its reader
+        // is paused, ends without decrypting what it holds (the rest of a
+        // large transfer was lost). Paused there, neither reaches it.
+        raw.pause();
+        socket.pause();
+      }
+      this.#notify();
+    });
     socket.on("end", () => {
       this.#ended = true;
       this.#notify();
@@ -159,22 +178,29 @@ export class TlsStream implements Disposable {
    */
   async read(p: Uint8Array): Promise<number | null> {
     for (;;) {
-      if (this.#error !== null) throw this.#error;
-      if (this.socket.destroyed && this.#pending === null && !this.#ended) {
-        throw new Deno.errors.BadResource("TLS stream is closed");
-      }
-      const chunk = this.#pending ?? (this.socket.read() as Buffer | null);
-      this.#pending = null;
-      if (chunk !== null) {
-        if (chunk.byteLength <= p.byteLength) {
+      const queue = this.#queue;
+      if (queue.length > 0) {
+        const chunk = queue[0];
+        let n = chunk.byteLength;
+        if (n <= p.byteLength) {
           p.set(chunk);
-          return chunk.byteLength;
+          queue.shift();
+        } else {
+          n = p.byteLength;
+          p.set(chunk.subarray(0, n));
+          queue[0] = chunk.subarray(n);
         }
-        p.set(chunk.subarray(0, p.byteLength));
-        this.#pending = chunk.subarray(p.byteLength);
-        return p.byteLength;
+        this.#queued -= n;
+        if (this.#paused && this.#queued < QUEUE_HIGH) {
+          this.#paused = false;
+          this.socket.resume();
+          this.#raw.resume();
+        }
+        return n;
       }
-      if (this.#ended || this.socket.readableEnded) return null;
+      if (this.#closed) throw new Deno.errors.BadResource("TLS stream is closed");
+      if (this.#error !== null) throw this.#error;
+      if (this.#ended) return null;
       if (p.byteLength === 0) return 0;
       await new Promise<void>((resolve) => this.#wake = resolve);
     }
@@ -200,13 +226,25 @@ export class TlsStream implements Disposable {
    * can still be read.
    */
   closeWrite(): Promise<void> {
-    return new Promise((resolve) => this.socket.end(resolve));
+    return new Promise((resolve) =>
+      this.socket.end(() => {
+        // Deno 2.9's TLS over a JavaScript stream sends close_notify but
+        // never ends the stream underneath, and a peer that reads
+        // close_notify in the same batch as data may miss it: the TCP FIN
+        // (shutdown of the Conn's write half) makes the end unmistakable.
+        if (this.#raw.writable) this.#raw.end(resolve);
+        else resolve();
+      })
+    );
   }
 
   /** Closes the TLS stream and the Conn underneath. */
   close(): void {
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#queued = 0;
     this.socket.destroy();
-    this.#conn.close();
+    this.#raw.destroy();
     this.#notify();
   }
 
@@ -240,9 +278,12 @@ export class TlsStream implements Disposable {
   }
 }
 
+// Decrypted bytes held for read() before Node is asked to stop reading.
+const QUEUE_HIGH = 64 * 1024;
+
 function handshake(
   socket: tls.TLSSocket,
-  conn: Conn,
+  raw: ConnSocket,
   event: "secureConnect" | "secure",
   signal: AbortSignal | undefined,
 ): Promise<TlsStream> {
@@ -250,7 +291,7 @@ function handshake(
     const fail = (error: unknown) => {
       cleanup();
       socket.destroy();
-      conn.close();
+      raw.destroy();
       reject(error);
     };
     const onAbort = () => fail(signal!.reason);
@@ -266,7 +307,7 @@ function handshake(
     socket.once("close", onClose);
     socket.once(event, () => {
       cleanup();
-      resolve(new TlsStream(socket, conn));
+      resolve(new TlsStream(socket, raw));
     });
   });
 }
@@ -299,15 +340,16 @@ function handshake(
  * ```
  */
 export function connectTls(conn: Conn, options: ConnectTlsOptions = {}): Promise<TlsStream> {
+  const raw = toNodeSocket(conn);
   const socket = tls.connect({
-    socket: toNodeSocket(conn),
+    socket: raw,
     servername: options.servername ?? "localhost",
     ca: options.ca,
     ALPNProtocols: options.alpnProtocols,
     rejectUnauthorized: options.rejectUnauthorized ?? true,
     minVersion: options.minVersion,
   });
-  return handshake(socket, conn, "secureConnect", options.signal);
+  return handshake(socket, raw, "secureConnect", options.signal);
 }
 
 /**
@@ -335,7 +377,8 @@ export function acceptTls(conn: Conn, options: AcceptTlsOptions): Promise<TlsStr
   if (options === null || typeof options !== "object" || !options.cert || !options.key) {
     return Promise.reject(new TypeError("acceptTls needs options.cert and options.key"));
   }
-  const socket = new tls.TLSSocket(toNodeSocket(conn), {
+  const raw = toNodeSocket(conn);
+  const socket = new tls.TLSSocket(raw, {
     isServer: true,
     secureContext: tls.createSecureContext({
       cert: options.cert,
@@ -344,5 +387,5 @@ export function acceptTls(conn: Conn, options: AcceptTlsOptions): Promise<TlsStr
     }),
     ALPNProtocols: options.alpnProtocols,
   });
-  return handshake(socket, conn, "secure", options.signal);
+  return handshake(socket, raw, "secure", options.signal);
 }
