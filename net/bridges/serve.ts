@@ -221,8 +221,8 @@ function serveOn<S extends net.Server>(
  * ```
  */
 export function serveHttp(
-  listener: AnyListener,
-  handler: Handler | http.Server,
+  listener: Listener<TcpConn, Deno.NetAddr> | Listener<UnixConn, Deno.UnixAddr>,
+  handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | http.Server,
   options?: ServeNodeOptions,
 ): ServedNode<http.Server> {
   checkListener(listener, "serveHttp");
@@ -270,9 +270,9 @@ export type ServeHttpsOptions = https.ServerOptions & ServeNodeOptions;
  * ```
  */
 export function serveHttps(
-  listener: AnyListener,
+  listener: Listener<TcpConn, Deno.NetAddr> | Listener<UnixConn, Deno.UnixAddr>,
   options: ServeHttpsOptions,
-  handler?: Handler | https.Server,
+  handler?: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | https.Server,
 ): ServedNode<https.Server> {
   checkListener(listener, "serveHttps");
   if (options === null || typeof options !== "object") {
