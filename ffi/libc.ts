@@ -108,6 +108,22 @@ export const POSIX_SYMBOLS = {
   gai_strerror: { parameters: ["i32"], result: "pointer" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   if_indextoname: { parameters: ["u32", "buffer"], result: "pointer" },
+  // getnameinfo(sa, salen, host, hostlen, serv, servlen, flags): the reverse
+  // lookup may go to DNS, so it has a helper-thread twin like getaddrinfo's.
+  getnameinfo: {
+    parameters: ["buffer", "u32", "buffer", "u32", "buffer", "u32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  getnameinfo_sync: {
+    name: "getnameinfo",
+    parameters: ["buffer", "u32", "buffer", "u32", "buffer", "u32", "i32"],
+    result: "i32",
+  },
+  // The list is returned and freed by address (as freeaddrinfo_address), so
+  // that --allow-ffi=<libc path> is enough to walk it.
+  if_nameindex_address: { name: "if_nameindex", parameters: [], result: "usize" },
+  if_freenameindex_address: { name: "if_freenameindex", parameters: ["usize"], result: "void" },
 
   htons: { parameters: ["u16"], result: "u16" },
   htonl: { parameters: ["u32"], result: "u32" },
