@@ -9,6 +9,7 @@
 
 import { checkBytes, checkFd, checkInt, checkInteger, describe } from "../ffi/checks.ts";
 import * as K from "../ffi/constants.ts";
+import { IPV6_FREEBIND, TCP_FASTOPEN_CONNECT } from "../ffi/constants_options.ts";
 import { getsockopt, setsockopt } from "../ffi/syscalls.ts";
 import { inet_ntop, inet_pton } from "../ffi/convert.ts";
 import { errno, libc } from "../ffi/libc.ts";
@@ -74,6 +75,12 @@ export interface SocketOptionTypes {
   SO_PROTOCOL: number;
   /** Whether the socket is listening (read-only). */
   SO_ACCEPTCONN: boolean;
+  /** The firewall mark (`fwmark`) of outgoing packets, for policy routing (needs CAP_NET_ADMIN). */
+  SO_MARK: number;
+  /** The CPU that handles the socket's incoming packets (-1: not known yet). */
+  SO_INCOMING_CPU: number;
+  /** Microseconds to busy-poll the device queue on a blocking receive (raising it needs CAP_NET_ADMIN). */
+  SO_BUSY_POLL: number;
   /** Disable Nagle's algorithm. */
   TCP_NODELAY: boolean;
   /** Seconds idle before keep-alive probes start. */
@@ -96,6 +103,12 @@ export interface SocketOptionTypes {
   TCP_NOTSENT_LOWAT: number;
   /** Congestion control algorithm by name, e.g. `"cubic"`, `"reno"`. */
   TCP_CONGESTION: string;
+  /** Seconds a listener waits for data before waking accept (the kernel rounds to its retransmit steps). */
+  TCP_DEFER_ACCEPT: number;
+  /** TCP Fast Open on a listener: the queue length of pending Fast Open requests (0: off). */
+  TCP_FASTOPEN: number;
+  /** TCP Fast Open on a client: connect returns at once and the first write rides the SYN. */
+  TCP_FASTOPEN_CONNECT: boolean;
   /** IPv4 time to live of outgoing packets (1..255). */
   IP_TTL: number;
   /** IPv4 type-of-service byte. */
@@ -114,6 +127,12 @@ export interface SocketOptionTypes {
   IP_HDRINCL: boolean;
   /** Allow binding an address not (yet) assigned to an interface. */
   IP_FREEBIND: boolean;
+  /** Transparent proxying: bind and receive on foreign addresses (needs CAP_NET_ADMIN). */
+  IP_TRANSPARENT: boolean;
+  /** Leave the port of a bind to address-only to connect time, so ports are shared across addresses. */
+  IP_BIND_ADDRESS_NO_PORT: boolean;
+  /** The path MTU of a connected socket (read-only; `ENOTCONN` before connect). */
+  IP_MTU: number;
   /** Restrict an IPv6 socket to IPv6 only (no v4-mapped). */
   IPV6_V6ONLY: boolean;
   /** IPv6 hop limit of outgoing unicast packets (-1: route default, 0..255). */
@@ -126,6 +145,8 @@ export interface SocketOptionTypes {
   IPV6_MULTICAST_IF: number;
   /** IPv6 traffic class (-1: default 0, 0..255). */
   IPV6_TCLASS: number;
+  /** Allow binding an IPv6 address not (yet) assigned to an interface. */
+  IPV6_FREEBIND: boolean;
 }
 
 /**
@@ -209,6 +230,15 @@ export const SOCKET_OPTIONS: Readonly<Record<SocketOptionName, Readonly<OptionSp
     SO_DOMAIN: { level: K.SOL_SOCKET, name: K.SO_DOMAIN, kind: "int", readOnly: true },
     SO_PROTOCOL: { level: K.SOL_SOCKET, name: K.SO_PROTOCOL, kind: "int", readOnly: true },
     SO_ACCEPTCONN: { level: K.SOL_SOCKET, name: K.SO_ACCEPTCONN, kind: "bool", readOnly: true },
+    SO_MARK: { level: K.SOL_SOCKET, name: K.SO_MARK, kind: "int", min: 0, max: INT_MAX },
+    SO_INCOMING_CPU: {
+      level: K.SOL_SOCKET,
+      name: K.SO_INCOMING_CPU,
+      kind: "int",
+      min: -1,
+      max: INT_MAX,
+    },
+    SO_BUSY_POLL: { level: K.SOL_SOCKET, name: K.SO_BUSY_POLL, kind: "int", min: 0, max: INT_MAX },
     TCP_NODELAY: { level: K.IPPROTO_TCP, name: K.TCP_NODELAY, kind: "bool" },
     TCP_KEEPIDLE: { level: K.IPPROTO_TCP, name: K.TCP_KEEPIDLE, kind: "int", min: 1, max: 32767 },
     TCP_KEEPINTVL: { level: K.IPPROTO_TCP, name: K.TCP_KEEPINTVL, kind: "int", min: 1, max: 32767 },
@@ -232,6 +262,15 @@ export const SOCKET_OPTIONS: Readonly<Record<SocketOptionName, Readonly<OptionSp
       max: INT_MAX,
     },
     TCP_CONGESTION: { level: K.IPPROTO_TCP, name: K.TCP_CONGESTION, kind: "string" },
+    TCP_DEFER_ACCEPT: {
+      level: K.IPPROTO_TCP,
+      name: K.TCP_DEFER_ACCEPT,
+      kind: "int",
+      min: 0,
+      max: INT_MAX,
+    },
+    TCP_FASTOPEN: { level: K.IPPROTO_TCP, name: K.TCP_FASTOPEN, kind: "int", min: 0, max: INT_MAX },
+    TCP_FASTOPEN_CONNECT: { level: K.IPPROTO_TCP, name: TCP_FASTOPEN_CONNECT, kind: "bool" },
     IP_TTL: { level: K.IPPROTO_IP, name: K.IP_TTL, kind: "int", min: 1, max: 255 },
     IP_TOS: { level: K.IPPROTO_IP, name: K.IP_TOS, kind: "int", min: 0, max: 255 },
     IP_MULTICAST_TTL: {
@@ -253,6 +292,9 @@ export const SOCKET_OPTIONS: Readonly<Record<SocketOptionName, Readonly<OptionSp
     },
     IP_HDRINCL: { level: K.IPPROTO_IP, name: K.IP_HDRINCL, kind: "bool" },
     IP_FREEBIND: { level: K.IPPROTO_IP, name: K.IP_FREEBIND, kind: "bool" },
+    IP_TRANSPARENT: { level: K.IPPROTO_IP, name: K.IP_TRANSPARENT, kind: "bool" },
+    IP_BIND_ADDRESS_NO_PORT: { level: K.IPPROTO_IP, name: K.IP_BIND_ADDRESS_NO_PORT, kind: "bool" },
+    IP_MTU: { level: K.IPPROTO_IP, name: K.IP_MTU, kind: "int", readOnly: true },
     IPV6_V6ONLY: { level: K.IPPROTO_IPV6, name: K.IPV6_V6ONLY, kind: "bool" },
     IPV6_UNICAST_HOPS: {
       level: K.IPPROTO_IPV6,
@@ -277,6 +319,7 @@ export const SOCKET_OPTIONS: Readonly<Record<SocketOptionName, Readonly<OptionSp
       max: INT_MAX,
     },
     IPV6_TCLASS: { level: K.IPPROTO_IPV6, name: K.IPV6_TCLASS, kind: "int", min: -1, max: 255 },
+    IPV6_FREEBIND: { level: K.IPPROTO_IPV6, name: IPV6_FREEBIND, kind: "bool" },
   });
 
 const encoder = new TextEncoder();
