@@ -152,6 +152,36 @@ export {
   toNodeSocket,
 } from "./net/bridges/mod.ts";
 
+// Lookups (getnameinfo, interface names and indexes) and typed introspection
+// (TCP_INFO).
+export {
+  getnameinfo,
+  getnameinfoSync,
+  type NameInfo,
+  NameInfoError,
+  NI_DGRAM,
+  NI_IDN,
+  NI_MAXHOST,
+  NI_MAXSERV,
+  NI_NAMEREQD,
+  NI_NOFQDN,
+  NI_NUMERICHOST,
+  NI_NUMERICSERV,
+} from "./ffi/nameinfo.ts";
+export {
+  if_indextoname,
+  if_nameindex,
+  if_nametoindex,
+  type NetworkInterface,
+} from "./ffi/interfaces.ts";
+export {
+  decodeTcpInfo,
+  getTcpInfo,
+  TCP_INFO_FIELDS,
+  TCP_STATES,
+  type TcpInfo,
+} from "./net/tcp_info.ts";
+
 // Errors.
 export { SocketError } from "./ffi/errors.ts";
 export type { SocketErrorFields } from "./ffi/errors.ts";

@@ -52,3 +52,8 @@ export {
   setLibraryPath,
 } from "./libc.ts";
 export { MAX_IO_COUNT } from "./checks.ts";
+// Lookups beside getaddrinfo: getnameinfo, interface names and indexes;
+// option numbers the generated tables lack.
+export * from "./nameinfo.ts";
+export { if_indextoname, if_nameindex, type NetworkInterface } from "./interfaces.ts";
+export { IPV6_FREEBIND, TCP_FASTOPEN_CONNECT } from "./constants_options.ts";
