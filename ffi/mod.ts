@@ -57,3 +57,7 @@ export { MAX_IO_COUNT } from "./checks.ts";
 export * from "./nameinfo.ts";
 export { if_indextoname, if_nameindex, type NetworkInterface } from "./interfaces.ts";
 export { IPV6_FREEBIND, TCP_FASTOPEN_CONNECT } from "./constants_options.ts";
+// Messages: sendmsg/recvmsg over declared msghdr/iovec/cmsghdr layouts, typed control messages.
+export * from "./msg.ts";
+export * from "./msg_structs.ts";
+export * from "./cmsg.ts";
