@@ -94,6 +94,16 @@ export type {
 export { activatedSockets, LISTEN_FDS_START } from "./net/activation.ts";
 export type { ActivatedSocket, ActivatedSocketsOptions } from "./net/activation.ts";
 
+// Messages: descriptor passing and peer credentials on Unix sockets.
+export { adoptReceived, peerCredentials, receiveFds, sendFds } from "./net/ancillary.ts";
+export type {
+  FdLike,
+  MessageTarget,
+  ReceivedFds,
+  ReceiveFdsOptions,
+  UnixCredentials,
+} from "./net/ancillary.ts";
+
 // Raw IP sockets.
 export { openRawSocket, RawSocket } from "./net/raw.ts";
 export type { RawAddr, RawMode, RawSocketOptions } from "./net/raw.ts";
