@@ -64,6 +64,10 @@ export const POSIX_SYMBOLS = {
     parameters: ["i32", "buffer", "u32", "i32", "buffer", "buffer"],
     result: "i32",
   },
+  // The msghdr is a buffer the module builds (ffi/msg.ts); the addresses
+  // inside it come from Deno.UnsafePointer.of (a plain --allow-ffi).
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
   setsockopt: {
