@@ -243,7 +243,7 @@ export const in6_pktinfo: StructLayout<In6Pktinfo> = new StructLayout("struct in
  * SCM_MAX_FD; // 253
  * ```
  */
-export const SCM_MAX_FD = 253;
+export const SCM_MAX_FD: number = 253;
 
 /**
  * The most `iovec`s one call takes (`UIO_MAXIOV`).
@@ -255,7 +255,7 @@ export const SCM_MAX_FD = 253;
  * UIO_MAXIOV; // 1024
  * ```
  */
-export const UIO_MAXIOV = 1024;
+export const UIO_MAXIOV: number = 1024;
 
 const ALIGN = 8; // sizeof(size_t)
 const HEADER = 16; // sizeof(struct cmsghdr), already aligned
@@ -319,7 +319,7 @@ export function CMSG_SPACE(len: number): number {
  * CMSG_DATA_OFFSET; // 16
  * ```
  */
-export const CMSG_DATA_OFFSET = HEADER;
+export const CMSG_DATA_OFFSET: number = HEADER;
 
 /**
  * `CMSG_FIRSTHDR`: the offset of the first header in a control buffer of
@@ -417,7 +417,7 @@ export function cmsgLenAt(control: Uint8Array, controllen: number, offset: numbe
  * SCM_RIGHTS; // 1
  * ```
  */
-export const SCM_RIGHTS = 1;
+export const SCM_RIGHTS: number = 1;
 
 /**
  * `SCM_CREDENTIALS` (Linux: 2): the `cmsg_type` at level `SOL_SOCKET` that
@@ -430,4 +430,4 @@ export const SCM_RIGHTS = 1;
  * SCM_CREDENTIALS; // 2
  * ```
  */
-export const SCM_CREDENTIALS = 2;
+export const SCM_CREDENTIALS: number = 2;
