@@ -48,7 +48,7 @@ export type {
 } from "./net/stream.ts";
 export { Conn } from "./net/conn.ts";
 export type { KeepAliveOptions, TcpConn, UnixConn } from "./net/conn.ts";
-export { SocketHandle } from "./net/socket.ts";
+export { ListeningHandle, SocketHandle } from "./net/socket.ts";
 
 // The message engine every datagram-like socket shares.
 export { DatagramTruncatedError, DEFAULT_RECEIVE_SIZE, MessageSocket } from "./net/message.ts";
@@ -103,6 +103,7 @@ export type {
   ReceiveFdsOptions,
   UnixCredentials,
 } from "./net/ancillary.ts";
+export type { ControlMessage } from "./ffi/cmsg.ts";
 
 // Raw IP sockets.
 export { openRawSocket, RawSocket } from "./net/raw.ts";
@@ -178,6 +179,7 @@ export {
   NI_NUMERICHOST,
   NI_NUMERICSERV,
 } from "./ffi/nameinfo.ts";
+export { AddrInfoError } from "./ffi/resolve.ts";
 export {
   if_indextoname,
   if_nameindex,

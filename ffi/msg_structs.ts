@@ -12,8 +12,11 @@
  * @module
  */
 
-import { byteLengthOf, plainView } from "./checks.ts";
+import { byteLengthOf, checkInteger, plainView } from "./checks.ts";
 import { StructLayout } from "./structs.ts";
+
+// The largest payload length the CMSG_* arithmetic takes: it stays an exact integer.
+const CMSG_MAX = 0x7fffffff - 64;
 
 /**
  * Fields of `struct iovec`.
@@ -273,7 +276,8 @@ const HEADER = 16; // sizeof(struct cmsghdr), already aligned
  * ```
  */
 export function CMSG_ALIGN(len: number): number {
-  return Math.ceil(len / ALIGN) * ALIGN;
+  const n = checkInteger(len, "len", 0, CMSG_MAX);
+  return Math.ceil(n / ALIGN) * ALIGN;
 }
 
 /**
@@ -289,7 +293,7 @@ export function CMSG_ALIGN(len: number): number {
  * ```
  */
 export function CMSG_LEN(len: number): number {
-  return HEADER + len;
+  return HEADER + checkInteger(len, "len", 0, CMSG_MAX);
 }
 
 /**
@@ -336,7 +340,7 @@ export const CMSG_DATA_OFFSET: number = HEADER;
  * ```
  */
 export function CMSG_FIRSTHDR(controllen: number): number {
-  return controllen >= HEADER ? 0 : -1;
+  return checkInteger(controllen, "controllen", 0, 0xffffffff) >= HEADER ? 0 : -1;
 }
 
 /**
@@ -367,6 +371,7 @@ export function CMSG_FIRSTHDR(controllen: number): number {
  */
 export function CMSG_NXTHDR(control: Uint8Array, controllen: number, offset: number): number {
   const capacity = byteLengthOf(control, "control");
+  checkInteger(offset, "offset", 0, 0xffffffff);
   if (!Number.isInteger(controllen) || controllen < 0 || controllen > capacity) {
     throw new RangeError(`controllen (${controllen}) must be in 0..${capacity}`);
   }

@@ -100,6 +100,7 @@ export class NameInfoError extends AddrInfoError {
    * @param address the address looked up, as text.
    */
   constructor(code: number, address: string) {
+    if (typeof address !== "string") throw new TypeError("address must be a string");
     super(code, address);
     this.name = "NameInfoError";
     this.message = this.message.replace(/^getaddrinfo/, "getnameinfo");

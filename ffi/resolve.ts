@@ -82,6 +82,11 @@ export class AddrInfoError extends Error {
    * @param hostname the name looked up.
    */
   constructor(code: number, hostname: string | null) {
+    // Checked before use: the message interpolates both.
+    checkInt(code, "code");
+    if (hostname !== null && typeof hostname !== "string") {
+      throw new TypeError("hostname must be a string or null");
+    }
     super(
       `getaddrinfo(${hostname ?? "NULL"}): ${cString(libc().gai_strerror(code)) ?? code}`,
     );

@@ -13,15 +13,14 @@ import { AF_UNIX, POLLHUP, POLLIN, POLLRDHUP, SOCK_SEQPACKET } from "../ffi/cons
 import { errno } from "../ffi/libc.ts";
 import { pollfd } from "../ffi/structs.ts";
 import { unixAddress } from "./families/mod.ts";
-import { closedError, netError } from "./errors.ts";
+import { netError } from "./errors.ts";
 import { type DatagramInfo, MessageSocket } from "./message.ts";
 import {
   connectHandle,
   lib,
-  nextAccepted,
+  ListeningHandle,
   openSocket,
   operationSignal,
-  SocketHandle,
   untilClosed,
 } from "./socket.ts";
 
@@ -194,7 +193,7 @@ export class SeqpacketConn extends MessageSocket<
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */
-export class SeqpacketListener extends SocketHandle {
+export class SeqpacketListener extends ListeningHandle<SeqpacketConn> {
   readonly #addr: Deno.UnixAddr;
 
   /**
@@ -224,37 +223,6 @@ export class SeqpacketListener extends SocketHandle {
     return this.acceptNext((fd) =>
       new SeqpacketConn(fd, this.#addr, { transport: "unixpacket", path: "" })
     );
-  }
-
-  /**
-   * The next connection, or `{ done: true }` once the listener is closed
-   * (the listener is its own iterator, as `Deno.Listener` is).
-   *
-   * @returns the iterator result.
-   */
-  next(): Promise<IteratorResult<SeqpacketConn, undefined>> {
-    return nextAccepted(() => this.accept());
-  }
-
-  /**
-   * Ends the iteration and closes the listener, as `Deno.Listener` does
-   * when a `for await` loop over it is left (`break`, `return`, a throw).
-   *
-   * @returns `{ done: true }`.
-   */
-  return(): Promise<IteratorResult<SeqpacketConn, undefined>> {
-    this.close();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  /** The listener itself: `for await (const conn of listener)`. */
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  /** @internal An accept pending at close rejects with Deno's `"Listener has been closed"`. */
-  protected override pendingClosedError(): Error {
-    return closedError(this.kind);
   }
 }
 

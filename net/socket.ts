@@ -455,6 +455,13 @@ export async function connectHandle<T extends SocketHandle>(
     handle.close();
     throw netError(e, "connect", detail);
   }
+  // A socket still connecting may report a hang-up (epoll says EPOLLHUP for
+  // an unconnected socket): forget it once connected, or readers would take
+  // it for the peer's end of stream and never wait again.
+  const connected = () => {
+    sourceOf(handle).readClosed = false;
+    return handle;
+  };
   // Ends a retry pause at once when the attempt is aborted.
   let endPause: (() => void) | undefined;
   const onAbort = () => {
@@ -474,7 +481,7 @@ export async function connectHandle<T extends SocketHandle>(
         endPause = undefined;
         // Closed meanwhile (aborted): the fd number may be another socket's now.
         if (handle.closed) throw closedError(kindOf(handle));
-        if (c.connect(fd, address, address.byteLength) === 0) return handle;
+        if (c.connect(fd, address, address.byteLength) === 0) return connected();
         const again = errno();
         if (again === EAGAIN || again === EINTR) continue;
         throw netError(again, "connect", detail);
@@ -485,9 +492,9 @@ export async function connectHandle<T extends SocketHandle>(
       // A wake-up is not proof: a readiness left over from an earlier socket
       // with this number, or a kernel that reports an unconnected socket as
       // writable, would pass SO_ERROR's 0. connect() again says for certain.
-      if (c.connect(fd, address, address.byteLength) === 0) return handle;
+      if (c.connect(fd, address, address.byteLength) === 0) return connected();
       const again = errno();
-      if (again === EISCONN) return handle;
+      if (again === EISCONN) return connected();
       if (again === EALREADY || again === EINPROGRESS || again === EINTR) continue;
       throw netError(again, "connect", detail);
     }
@@ -528,21 +535,64 @@ export async function* untilClosed<T>(
 }
 
 /**
- * @internal Deno's listener iteration step, shared by every listening kind:
- * the next connection, or `{ done: true }` once the listener is closed.
+ * The part every listening kind shares (`Listener`, `SeqpacketListener`):
+ * it is its own async iterator, as `Deno.Listener` is — `next()` resolves
+ * `{ done: true }` once the listener is closed, and leaving a `for await`
+ * loop (`return()`) closes it — and an accept pending at close rejects
+ * with Deno's `"Listener has been closed"`.
  *
- * @param accept the listener's accept.
- * @returns the iterator result.
+ * @category Sockets
+ * @example
+ * ```ts
+ * import { listen, ListeningHandle } from "../mod.ts";
+ * const listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * listener instanceof ListeningHandle; // true
+ * for await (const conn of listener) conn.close(); // ends when the listener closes
+ * ```
  */
-export async function nextAccepted<T>(
-  accept: () => Promise<T>,
-): Promise<IteratorResult<T, undefined>> {
-  try {
-    return { value: await accept(), done: false };
-  } catch (error) {
-    if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
-      return { value: undefined, done: true };
+export abstract class ListeningHandle<C> extends SocketHandle
+  implements AsyncIterableIterator<C, undefined> {
+  /** Waits for and returns the next connection. */
+  abstract accept(): Promise<C>;
+
+  /**
+   * The next connection, or `{ done: true }` once the listener is closed.
+   *
+   * @returns the iterator result.
+   */
+  async next(): Promise<IteratorResult<C, undefined>> {
+    try {
+      return { value: await this.accept(), done: false };
+    } catch (error) {
+      if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+        return { value: undefined, done: true };
+      }
+      throw error;
     }
-    throw error;
+  }
+
+  /**
+   * Ends the iteration and closes the listener, as `Deno.Listener` does
+   * when a `for await` loop over it is left (`break`, `return`, a throw).
+   *
+   * @returns `{ done: true }`.
+   */
+  return(): Promise<IteratorResult<C, undefined>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /**
+   * The listener itself: `for await (const conn of listener)`.
+   *
+   * @returns this listener.
+   */
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** @internal An accept pending at close rejects with Deno's `"Listener has been closed"`. */
+  protected override pendingClosedError(): Error {
+    return closedError(this.kind);
   }
 }

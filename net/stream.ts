@@ -29,16 +29,15 @@ import {
   unixAddress,
 } from "./families/mod.ts";
 import { Conn, type TcpConn, type UnixConn } from "./conn.ts";
-import { closedError, netError } from "./errors.ts";
+import { netError } from "./errors.ts";
 import { setIntOption } from "./options.ts";
 import {
   connectHandle,
   lib,
-  nextAccepted,
+  ListeningHandle,
   openSocket,
   operationSignal,
   socketAddress,
-  SocketHandle,
 } from "./socket.ts";
 
 /**
@@ -183,7 +182,7 @@ const DEFAULT_BACKLOG = 511;
 export class Listener<
   C extends TcpConn | UnixConn = TcpConn,
   A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr,
-> extends SocketHandle implements Deno.Listener<C, A> {
+> extends ListeningHandle<C> implements Deno.Listener<C, A> {
   readonly #transport: "tcp" | "unix";
   readonly #addr: A;
   readonly #wrap = (fd: number, peer: Uint8Array, peerLength: number): C => {
@@ -225,37 +224,6 @@ export class Listener<
    */
   accept(): Promise<C> {
     return this.acceptNext(this.#wrap);
-  }
-
-  /**
-   * The next connection, or `{ done: true }` once the listener is closed
-   * (the listener is its own iterator, as `Deno.Listener` is).
-   *
-   * @returns the iterator result.
-   */
-  next(): Promise<IteratorResult<C, undefined>> {
-    return nextAccepted(() => this.accept());
-  }
-
-  /**
-   * Ends the iteration and closes the listener, as `Deno.Listener` does
-   * when a `for await` loop over it is left (`break`, `return`, a throw).
-   *
-   * @returns `{ done: true }`.
-   */
-  return(): Promise<IteratorResult<C, undefined>> {
-    this.close();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  /** The listener itself: `for await (const conn of listener)`. */
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  /** @internal An accept pending at close rejects with Deno's `"Listener has been closed"`. */
-  protected override pendingClosedError(): Error {
-    return closedError(this.kind);
   }
 }
 

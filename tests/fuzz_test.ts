@@ -944,6 +944,32 @@ function portArg(rng: Rng, ports: number[]): Arg {
   return { value, label: `port ${describeValue(value)}`, invalid };
 }
 
+/**
+ * A port option of listen/connect/listenDatagram/connectDatagram, valid as
+ * Deno's are: a number or a numeric string; a server may omit it (0), a
+ * client must name one of 1..65535.
+ */
+function optionPortArg(rng: Rng, ports: number[], isServer: boolean): Arg {
+  const choices: [unknown, string | undefined][] = [
+    [0, isServer ? undefined : "port 0 for a client"],
+    [9, undefined],
+    ["9", undefined],
+    [ports.length ? rng.pick(ports) : 9, undefined],
+    [null, isServer ? undefined : "no port for a client"],
+    ["", "an empty string"],
+    ["x", "not numeric"],
+    [-1, "out of range"],
+    [65536, "out of range"],
+    [2 ** 32, "out of range"],
+    [NaN, "NaN"],
+    [1.5, "not an integer"],
+    [Infinity, "Infinity"],
+    [{}, "not a number or string"],
+  ];
+  const [value, invalid] = rng.pick(choices);
+  return { value, label: `port ${describeValue(value)}`, invalid };
+}
+
 function pathArg(rng: Rng, dir: string): Arg {
   const choices: [unknown, string | undefined][] = [
     [`${dir}/p${rng.int(4)}.sock`, undefined],
@@ -1012,7 +1038,8 @@ function methodsOf(obj: object): [string, (...args: any[]) => any][] {
   const names = new Set<PropertyKey>();
   for (
     let p: object | null = obj;
-    p !== null && p !== Object.prototype;
+    // JavaScript's own Object and Array methods are not this module's API.
+    p !== null && p !== Object.prototype && p !== Array.prototype;
     p = Object.getPrototypeOf(p)
   ) {
     for (const key of Reflect.ownKeys(p)) {
@@ -1374,9 +1401,14 @@ function optionsArg(ctx: Ctx, fn: string): Arg {
     return h.value === null ? { ...h, invalid: undefined } : h;
   };
   const port = (forListen: boolean) => {
-    const p = portArg(rng, forListen ? [] : ports);
-    // Binding: 0 or an invalid value only (a fixed port could be somebody's).
-    return forListen && p.invalid === undefined ? { value: 0, label: "port 0" } : p;
+    const p = optionPortArg(rng, forListen ? [] : ports, forListen);
+    // Binding: a free port or an invalid value only (a fixed port could be somebody's).
+    if (!forListen || p.invalid !== undefined) return p;
+    return rng.pick<Arg>([
+      { value: 0, label: "port 0" },
+      { value: "0", label: 'port "0"' },
+      { value: undefined, label: "port omitted" },
+    ]);
   };
   const backlog = (): Arg =>
     rng.pick<Arg>([
