@@ -547,7 +547,8 @@ export async function* untilClosed<T>(
  * import { listen, ListeningHandle } from "../mod.ts";
  * const listener = listen({ hostname: "127.0.0.1", port: 0 });
  * listener instanceof ListeningHandle; // true
- * for await (const conn of listener) conn.close(); // ends when the listener closes
+ * setTimeout(() => listener.close(), 10);
+ * for await (const conn of listener) conn.close(); // ends once the listener is closed
  * ```
  */
 export abstract class ListeningHandle<C> extends SocketHandle
