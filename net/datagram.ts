@@ -20,7 +20,6 @@ import {
   AF_INET,
   AF_INET6,
   AF_UNIX,
-  AF_UNSPEC,
   IP_ADD_MEMBERSHIP,
   IP_DROP_MEMBERSHIP,
   IP_MULTICAST_IF,
@@ -47,6 +46,7 @@ import { checkPort, optionPort, parseNumericHost, resolve, resolveSync } from ".
 import {
   decodeUnix,
   endpointFor,
+  familyOf,
   IP_SOCKADDR_MAX,
   type IpEndpoint,
   ipPortOf,
@@ -458,7 +458,7 @@ export class DatagramConn<A extends DatagramAddr = DatagramAddr>
   #source(): A {
     const len = this.fromLen[0];
     const from = this.fromBytes;
-    const family = len >= 2 ? from[0] | (from[1] << 8) : AF_UNSPEC;
+    const family = familyOf(from, len);
     if (family === AF_INET || family === AF_INET6) {
       return {
         transport: "udp",

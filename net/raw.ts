@@ -51,6 +51,7 @@ import { errno } from "../ffi/libc.ts";
 import { parseNumericHost, resolveUnchecked } from "./address.ts";
 import {
   endpointFor,
+  familyOf,
   IP_SOCKADDR_MAX,
   type IpEndpoint,
   ipPortOf,
@@ -350,7 +351,7 @@ export class RawSocket
   /** @internal */
   protected sourceAddress(): RawAddr {
     const from = this.fromBytes;
-    const family = from[0] | (from[1] << 8);
+    const family = familyOf(from, this.fromLen[0]);
     return {
       transport: "raw",
       hostname: family === AF_INET || family === AF_INET6 ? this.sourceHost(family) : "",

@@ -22,6 +22,7 @@ import { optionPort, resolve, resolveSync } from "./address.ts";
 import {
   decodeSockaddr,
   encodeIp,
+  familyOf,
   type IpEndpoint,
   ipPortOf,
   ipv4Text,
@@ -187,7 +188,7 @@ export class Listener<
   readonly #addr: A;
   readonly #wrap = (fd: number, peer: Uint8Array, peerLength: number): C => {
     let remote: Deno.NetAddr | Deno.UnixAddr;
-    if (peerLength === 16 && peer[0] === AF_INET && peer[1] === 0) {
+    if (peerLength === 16 && familyOf(peer) === AF_INET) {
       // The common case, decoded in place: no copy of the address bytes,
       // which matters for a server holding thousands of connections.
       remote = { transport: "tcp", hostname: ipv4Text(peer), port: ipPortOf(peer) };

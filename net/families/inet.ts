@@ -13,6 +13,7 @@
 import { AF_INET, AF_INET6 } from "../../ffi/constants.ts";
 import { inet_ntop } from "../../ffi/convert.ts";
 import { sockaddr_in, sockaddr_in6 } from "../../ffi/structs.ts";
+import { familyOf, writeFamily } from "./family.ts";
 
 /** A resolved IP endpoint: family, 4 or 16 address bytes, port. */
 export interface IpEndpoint {
@@ -60,9 +61,7 @@ export function writeIp(
   const size = v6 ? V6_SIZE : V4_SIZE;
   const portAt = v6 ? V6_PORT : V4_PORT;
   to.fill(0, 0, size);
-  // sa_family_t is host order (little-endian on every Linux port we run on).
-  to[0] = family & 0xff;
-  to[1] = family >> 8;
+  writeFamily(to, family);
   to[portAt] = port >> 8;
   to[portAt + 1] = port & 0xff;
   if (v6) {
@@ -97,8 +96,7 @@ export function encodeIp(endpoint: IpEndpoint): Uint8Array {
  * @returns the endpoint, or null when `bytes` holds no complete IP address.
  */
 export function decodeIp(bytes: Uint8Array, length: number): IpEndpoint | null {
-  if (length < 2) return null;
-  const family = bytes[0] | (bytes[1] << 8);
+  const family = familyOf(bytes, length);
   if (family === AF_INET && length >= V4_ADDR + 4) {
     return {
       family,
@@ -138,7 +136,7 @@ export function ipAddressSpan(family: number): readonly [number, number] {
  * @returns the port, host order.
  */
 export function ipPortOf(bytes: Uint8Array): number {
-  const at = (bytes[0] | (bytes[1] << 8)) === AF_INET6 ? V6_PORT : V4_PORT;
+  const at = familyOf(bytes) === AF_INET6 ? V6_PORT : V4_PORT;
   return (bytes[at] << 8) | bytes[at + 1];
 }
 

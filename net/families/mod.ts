@@ -10,9 +10,11 @@
 
 import { AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC } from "../../ffi/constants.ts";
 import { inet_ntop } from "../../ffi/convert.ts";
+import { familyOf } from "./family.ts";
 import { decodeIp } from "./inet.ts";
 import { decodeUnix } from "./unix.ts";
 
+export * from "./family.ts";
 export * from "./inet.ts";
 export * from "./unix.ts";
 
@@ -38,8 +40,8 @@ export interface DecodedSockaddr {
  * @returns the decoded fields (only `family` for a family this layer does not know).
  */
 export function decodeSockaddr(bytes: Uint8Array, length: number): DecodedSockaddr {
-  if (length < 2) return { family: AF_UNSPEC, path: "" };
-  const family = bytes[0] | (bytes[1] << 8);
+  const family = familyOf(bytes, length);
+  if (family === -1) return { family: AF_UNSPEC, path: "" };
   if (family === AF_INET || family === AF_INET6) {
     const ip = decodeIp(bytes, length);
     if (ip === null) return { family };

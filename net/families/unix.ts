@@ -10,6 +10,7 @@
 import { AF_UNIX } from "../../ffi/constants.ts";
 import { sockaddr_un, SUN_PATH_SIZE } from "../../ffi/structs.ts";
 import { checkUnixPath } from "../permissions.ts";
+import { writeFamily } from "./family.ts";
 
 const PATH_AT = sockaddr_un.field("sun_path").offset;
 const encoder = new TextEncoder();
@@ -38,8 +39,7 @@ export function encodeUnix(path: string): Uint8Array {
     );
   }
   const bytes = new Uint8Array(PATH_AT + pathBytes.byteLength + (abstract ? 0 : 1));
-  bytes[0] = AF_UNIX & 0xff;
-  bytes[1] = AF_UNIX >> 8;
+  writeFamily(bytes, AF_UNIX);
   bytes.set(pathBytes, PATH_AT);
   return bytes;
 }
