@@ -1024,7 +1024,6 @@ const INTERNAL_METHODS = new Set([
   "finishReceive",
   "sendError",
   "sourceHost",
-  "resultBytes",
   "sourceAddress",
   "describeAddress",
   "endOfMessages",

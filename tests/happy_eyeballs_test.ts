@@ -13,17 +13,9 @@
  */
 
 import assert from "@assert";
+import { canIsolate } from "./helpers.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).href;
-
-function canIsolate(): boolean {
-  try {
-    return new Deno.Command("unshare", { args: ["-m", "-n", "true"], stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
 
 const CHILD = `
 import { connect, listen } from ${JSON.stringify(MOD)};

@@ -636,3 +636,17 @@ export async function writePingRange(value: string): Promise<boolean> {
   const r = await run("sh", ["-c", `echo "$1" > ${PING_RANGE_FILE}`, "sh", value]);
   return r.code === 0 && (await readPingRange()) === value;
 }
+
+/**
+ * Whether this process may make private mount and network namespaces
+ * (`unshare -m -n`, root): the tests that need their own /etc/hosts or
+ * resolv.conf, so that no lookup or packet leaves the machine, run in one.
+ */
+export function canIsolate(): boolean {
+  try {
+    return new Deno.Command("unshare", { args: ["-m", "-n", "true"], stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}

@@ -21,27 +21,13 @@ import assert from "@assert";
 import { connectSeqpacket, listenSeqpacket, openRawSocket } from "../mod.ts";
 import { buildIcmpEcho } from "../net/packets.ts";
 import { IPPROTO_ICMP } from "../ffi/mod.ts";
+import { deadline } from "./helpers.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).href;
 const decoder = new TextDecoder();
 
 function tempPath(name: string): string {
   return `${Deno.makeTempDirSync({ prefix: "bsd-lifecycle-" })}/${name}`;
-}
-
-/** Resolves with the value, or rejects naming `what` after `ms`. */
-async function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Runs a script with `deno run <flags>` under `sh -c "<prefix>; exec ..."`. */

@@ -13,6 +13,7 @@
  */
 
 import assert from "@assert";
+import { canIsolate } from "./helpers.ts";
 import {
   AF_INET,
   AI_NUMERICHOST,
@@ -35,14 +36,6 @@ import { AddrInfoError } from "../ffi/resolve.ts";
 const here = new URL(".", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
-function canIsolate(): boolean {
-  try {
-    return new Deno.Command("unshare", { args: ["-m", "-n", "true"], stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
 const isolated = canIsolate();
 
 const HOSTS = ["127.0.0.1", "::1", "127.0.0.2", "fe80::1%1"];

@@ -20,6 +20,7 @@
  */
 
 import assert from "@assert";
+import { canIsolate } from "./helpers.ts";
 
 const FIXTURE = new URL("./fixtures/perm_matrix.ts", import.meta.url).pathname;
 const PORT = 4567;
@@ -28,14 +29,6 @@ const BINDER6 = "fd00::99";
 /** What every allow list below adds, so that senders can bind. */
 const BINDERS = `${BINDER},[${BINDER6}]`;
 
-function canIsolate(): boolean {
-  try {
-    return new Deno.Command("unshare", { args: ["-m", "-n", "true"], stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
 const isolated = canIsolate();
 
 /** The spellings Deno checks after resolution as well as before. */
