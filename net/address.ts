@@ -152,19 +152,10 @@ export async function resolve(
   socktype: number,
   signal?: AbortSignal,
 ): Promise<IpEndpoint[]> {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError("signal must be an AbortSignal");
-  }
-  signal?.throwIfAborted();
+  checkSignal(signal);
   const numeric = numericOrCheck(hostname, port);
   if (numeric) return numeric;
-  let entries: AddrInfo[];
-  try {
-    entries = await getaddrinfo(hostname, null, { family: AF_UNSPEC, socktype }, signal);
-  } catch (cause) {
-    if (signal?.aborted && cause === signal.reason) throw cause;
-    throw lookupFailed(hostname, cause);
-  }
+  const entries = await lookup(hostname, socktype, signal);
   return endpointsOf(hostname, entries, port, socktype === 1 /* SOCK_STREAM */);
 }
 
@@ -221,29 +212,46 @@ export async function resolveUnchecked(
   socktype: number,
   signal?: AbortSignal,
 ): Promise<IpEndpoint[]> {
+  checkSignal(signal);
+  validateHostname(hostname);
+  const numeric = parseNumericHost(hostname);
+  if (numeric) return [{ ...numeric, port: 0 }];
+  const endpoints = ipEndpoints(await lookup(hostname, socktype, signal), 0);
+  if (endpoints.length === 0) throw new Deno.errors.NotFound(`no address found for ${hostname}`);
+  return endpoints;
+}
+
+function checkSignal(signal: AbortSignal | undefined): void {
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError("signal must be an AbortSignal");
   }
   signal?.throwIfAborted();
-  validateHostname(hostname);
-  const numeric = parseNumericHost(hostname);
-  if (numeric) return [{ ...numeric, port: 0 }];
-  let entries: AddrInfo[];
+}
+
+/** The off-thread getaddrinfo, its failure in Deno's words; an abort rejects with its reason. */
+async function lookup(
+  hostname: string,
+  socktype: number,
+  signal: AbortSignal | undefined,
+): Promise<AddrInfo[]> {
   try {
-    entries = await getaddrinfo(hostname, null, { family: AF_UNSPEC, socktype }, signal);
+    return await getaddrinfo(hostname, null, { family: AF_UNSPEC, socktype }, signal);
   } catch (cause) {
     if (signal?.aborted && cause === signal.reason) throw cause;
     throw lookupFailed(hostname, cause);
   }
-  const out = [];
+}
+
+/** The IP endpoints of a resolver's answer, in its order, with `port`. */
+function ipEndpoints(entries: AddrInfo[], port: number): IpEndpoint[] {
+  const out: IpEndpoint[] = [];
   for (const entry of entries) {
     const decoded = decodeIp(entry.address, entry.address.byteLength);
     if (decoded === null) continue;
-    const endpoint: IpEndpoint = { family: decoded.family, address: decoded.address, port: 0 };
+    const endpoint: IpEndpoint = { family: decoded.family, address: decoded.address, port };
     if (decoded.scopeId) endpoint.scopeId = decoded.scopeId;
     out.push(endpoint);
   }
-  if (out.length === 0) throw new Deno.errors.NotFound(`no address found for ${hostname}`);
   return out;
 }
 
@@ -277,16 +285,11 @@ function endpointsOf(
   checkEvery: boolean,
 ): IpEndpoint[] {
   const out: IpEndpoint[] = [];
-  for (const entry of entries) {
-    const decoded = decodeIp(entry.address, entry.address.byteLength);
-    if (decoded !== null) {
-      const endpoint: IpEndpoint = { family: decoded.family, address: decoded.address, port };
-      if (decoded.scopeId) endpoint.scopeId = decoded.scopeId;
-      // An address Deno would use refuses the call when denied; another is only dropped.
-      if (out.length === 0 || checkEvery) checkNetAddress(endpoint.family, endpoint.address, port);
-      else if (!permittedAddress(endpoint)) continue;
-      out.push(endpoint);
-    }
+  for (const endpoint of ipEndpoints(entries, port)) {
+    // An address Deno would use refuses the call when denied; another is only dropped.
+    if (out.length === 0 || checkEvery) checkNetAddress(endpoint.family, endpoint.address, port);
+    else if (!permittedAddress(endpoint)) continue;
+    out.push(endpoint);
   }
   if (out.length === 0) throw new Deno.errors.NotFound(`no address found for ${hostname}`);
   return out;
