@@ -47,7 +47,7 @@ import { CMSG_SPACE, SCM_MAX_FD, ucred } from "../ffi/msg_structs.ts";
 import { pollfd } from "../ffi/structs.ts";
 import { getsockopt, pollAsync } from "../ffi/syscalls.ts";
 import { type AdoptedSocket, adoptSocket } from "./adopt.ts";
-import { lib, SocketHandle } from "./socket.ts";
+import { lib, SocketHandle, waitReady } from "./socket.ts";
 
 /**
  * Something that is, or holds, a descriptor: a number, or a socket object
@@ -81,16 +81,18 @@ function fdOf(target: MessageTarget, name: string): number {
   return checkFd(target, name);
 }
 
-/** Waits until `target` is readable or writable (poll on a helper thread, in slices). */
+/**
+ * Waits until `target` is readable or writable: a socket object through the
+ * reactor; a bare descriptor, which the reactor does not know, with poll on a
+ * helper thread, in slices.
+ */
 async function ready(target: MessageTarget, events: number): Promise<void> {
+  if (target instanceof SocketHandle) return await waitReady(target, events === POLLOUT);
   const set = new Uint8Array(pollfd.size);
   for (;;) {
     const fd = fdOf(target, "socket");
     pollfd.encode({ fd, events }, set);
     const n = await pollAsync(set, 1, SLICE_MS);
-    if (target instanceof SocketHandle && target.closed) {
-      throw new Deno.errors.Interrupted("operation canceled");
-    }
     if (n > 0) {
       const revents = pollfd.decode(set).revents;
       if (revents & POLLNVAL) throw new Deno.errors.BadResource(`fd ${fd} is not open`);

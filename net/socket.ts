@@ -380,6 +380,30 @@ export class SocketHandle {
 }
 
 /**
+ * @internal Waits, through the reactor, until a handle may be read or
+ * written again (after `EAGAIN`), for operations outside the handle's own
+ * class (descriptor passing). One waiter per direction: a second one while
+ * another waits is `Busy`, never a lost wake-up.
+ *
+ * @param handle the socket.
+ * @param write true to wait for writability.
+ * @returns when the socket may be ready; rejects `Interrupted` if it is closed meanwhile.
+ * @throws {Deno.errors.BadResource} when the handle is closed.
+ */
+export function waitReady(handle: SocketHandle, write: boolean): Promise<void> {
+  try {
+    void handle.fd; // BadResource once closed
+    const source = sourceOf(handle);
+    if ((write ? source.writeResolve : source.readResolve) !== null) {
+      throw busyError(write ? "write" : "read");
+    }
+    return write ? reactor().writable(source) : reactor().readable(source);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
  * @internal One deadline for a whole operation (resolution, every connect
  * attempt, the handshake): the caller's `signal` and a `timeout` folded
  * into one signal, whose reason is the caller's reason or a
